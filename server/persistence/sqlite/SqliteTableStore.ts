@@ -1,0 +1,210 @@
+import { randomBytes } from "node:crypto";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { deserialize, serialize } from "node:v8";
+import { ConcurrencyError, StorageUnavailableError } from "../errors.js";
+import { assertEntity, assertKey, assertTableName, assertTransaction } from "../limits.js";
+import type {
+  Entity,
+  EntityKey,
+  EntityProperties,
+  QueryPage,
+  RowRange,
+  StoredEntity,
+  TableOperation,
+  TableStore,
+} from "../ports.js";
+import { prefixUpperBound } from "../rowRange.js";
+
+interface Row {
+  rk: string;
+  etag: string;
+  props: Uint8Array;
+}
+
+const DEFAULT_LIMIT = 1000;
+
+function newEtag(): string {
+  return `W/"${randomBytes(9).toString("base64url")}"`;
+}
+
+/** Binary values come back as Buffers from both adapters. */
+function decodeProps(bytes: Uint8Array): EntityProperties {
+  const props = deserialize(bytes) as EntityProperties;
+  for (const [k, v] of Object.entries(props)) {
+    if (v instanceof Uint8Array && !Buffer.isBuffer(v)) props[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  }
+  return props;
+}
+
+/**
+ * The embedded table store: every logical table in one SQLite table keyed by
+ * (table, partition, row), properties serialized with V8's structured clone (keeps bigint, Date
+ * and binary types). Synchronous `node:sqlite` calls run each operation to completion, so a
+ * transaction is trivially atomic with respect to other callers in this process; WAL with
+ * `synchronous=FULL` makes every resolved write survive a crash.
+ */
+export class SqliteTableStore implements TableStore {
+  private readonly statements: {
+    get: StatementSync;
+    insert: StatementSync;
+    update: StatementSync;
+    upsert: StatementSync;
+    delete: StatementSync;
+  };
+
+  constructor(private readonly db: DatabaseSync) {
+    db.exec(`CREATE TABLE IF NOT EXISTS entities (
+      tbl TEXT NOT NULL, pk TEXT NOT NULL, rk TEXT NOT NULL, etag TEXT NOT NULL, props BLOB NOT NULL,
+      PRIMARY KEY (tbl, pk, rk)) WITHOUT ROWID`);
+    this.statements = {
+      get: db.prepare("SELECT rk, etag, props FROM entities WHERE tbl = ? AND pk = ? AND rk = ?"),
+      insert: db.prepare("INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?)"),
+      update: db.prepare("UPDATE entities SET etag = ?, props = ? WHERE tbl = ? AND pk = ? AND rk = ?"),
+      upsert: db.prepare(
+        "INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?) " +
+          "ON CONFLICT (tbl, pk, rk) DO UPDATE SET etag = excluded.etag, props = excluded.props",
+      ),
+      delete: db.prepare("DELETE FROM entities WHERE tbl = ? AND pk = ? AND rk = ?"),
+    };
+  }
+
+  async get(table: string, partitionKey: string, rowKey: string): Promise<StoredEntity | undefined> {
+    assertTableName(table);
+    assertKey("partition", partitionKey);
+    assertKey("row", rowKey);
+    const row = this.run(() => this.statements.get.get(table, partitionKey, rowKey) as Row | undefined);
+    return row ? { partitionKey, rowKey, etag: row.etag, properties: decodeProps(row.props) } : undefined;
+  }
+
+  async insert(table: string, entity: Entity): Promise<string> {
+    assertTableName(table);
+    assertEntity(entity);
+    return this.run(() => this.applyInsert(table, entity));
+  }
+
+  async replace(table: string, entity: Entity, etag: string): Promise<string> {
+    assertTableName(table);
+    assertEntity(entity);
+    return this.run(() => this.applyReplace(table, entity, etag));
+  }
+
+  async upsert(table: string, entity: Entity): Promise<string> {
+    assertTableName(table);
+    assertEntity(entity);
+    const etag = newEtag();
+    this.run(() =>
+      this.statements.upsert.run(table, entity.partitionKey, entity.rowKey, etag, serialize(entity.properties)),
+    );
+    return etag;
+  }
+
+  async delete(table: string, key: EntityKey, etag?: string): Promise<void> {
+    assertTableName(table);
+    assertKey("partition", key.partitionKey);
+    assertKey("row", key.rowKey);
+    this.run(() => this.applyDelete(table, key.partitionKey, key.rowKey, etag));
+  }
+
+  async transact(table: string, partitionKey: string, operations: readonly TableOperation[]): Promise<string[]> {
+    assertTableName(table);
+    assertTransaction(partitionKey, operations);
+    return this.run(() => {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const etags = operations.map((op) => this.applyOperation(table, partitionKey, op));
+        this.db.exec("COMMIT");
+        return etags;
+      } catch (err) {
+        this.db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  }
+
+  async query(table: string, partitionKey: string, range: RowRange = {}): Promise<QueryPage> {
+    assertTableName(table);
+    assertKey("partition", partitionKey);
+    const limit = range.limit ?? DEFAULT_LIMIT;
+    const where = ["tbl = ?", "pk = ?"];
+    const params: string[] = [table, partitionKey];
+    if (range.after !== undefined) where.push("rk > ?") && params.push(range.after);
+    if (range.from !== undefined) where.push("rk >= ?") && params.push(range.from);
+    if (range.before !== undefined) where.push("rk < ?") && params.push(range.before);
+    if (range.prefix) {
+      where.push("rk >= ?");
+      params.push(range.prefix);
+      const upper = prefixUpperBound(range.prefix);
+      if (upper !== undefined) where.push("rk < ?") && params.push(upper);
+    }
+    const sql = `SELECT rk, etag, props FROM entities WHERE ${where.join(" AND ")} ORDER BY rk LIMIT ?`;
+    const rows = this.run(() => this.db.prepare(sql).all(...params, limit + 1) as unknown as Row[]);
+    const items = rows.slice(0, limit).map((row) => ({
+      partitionKey,
+      rowKey: row.rk,
+      etag: row.etag,
+      properties: decodeProps(row.props),
+    }));
+    const last = items.at(-1);
+    return rows.length > limit && last ? { items, next: last.rowKey } : { items };
+  }
+
+  private applyOperation(table: string, partitionKey: string, op: TableOperation): string {
+    switch (op.op) {
+      case "insert":
+        return this.applyInsert(table, op.entity);
+      case "replace":
+        return this.applyReplace(table, op.entity, op.etag);
+      case "upsert": {
+        const etag = newEtag();
+        this.statements.upsert.run(table, partitionKey, op.entity.rowKey, etag, serialize(op.entity.properties));
+        return etag;
+      }
+      case "delete":
+        this.applyDelete(table, partitionKey, op.rowKey, op.etag);
+        return "";
+      default: {
+        const never: never = op;
+        throw new Error(`unknown operation ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private applyInsert(table: string, entity: Entity): string {
+    if (this.statements.get.get(table, entity.partitionKey, entity.rowKey)) {
+      throw new ConcurrencyError("exists", `row ${entity.partitionKey}/${entity.rowKey} already exists in ${table}`);
+    }
+    const etag = newEtag();
+    this.statements.insert.run(table, entity.partitionKey, entity.rowKey, etag, serialize(entity.properties));
+    return etag;
+  }
+
+  private applyReplace(table: string, entity: Entity, etag: string): string {
+    this.assertEtag(table, entity.partitionKey, entity.rowKey, etag);
+    const next = newEtag();
+    this.statements.update.run(next, serialize(entity.properties), table, entity.partitionKey, entity.rowKey);
+    return next;
+  }
+
+  private applyDelete(table: string, partitionKey: string, rowKey: string, etag?: string): void {
+    if (etag !== undefined) this.assertEtag(table, partitionKey, rowKey, etag);
+    this.statements.delete.run(table, partitionKey, rowKey);
+  }
+
+  private assertEtag(table: string, partitionKey: string, rowKey: string, etag: string): void {
+    const row = this.statements.get.get(table, partitionKey, rowKey) as Row | undefined;
+    if (!row) throw new ConcurrencyError("missing", `row ${partitionKey}/${rowKey} does not exist in ${table}`);
+    if (etag !== "*" && row.etag !== etag) {
+      throw new ConcurrencyError("etag-mismatch", `row ${partitionKey}/${rowKey} in ${table} changed since read`);
+    }
+  }
+
+  /** Runs a database call, mapping engine failures (disk full, I/O) to a retryable error. */
+  private run<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof ConcurrencyError) throw err;
+      throw new StorageUnavailableError("embedded store failed", { cause: err });
+    }
+  }
+}
