@@ -33,3 +33,15 @@ export class StorageUnavailableError extends Error {
 export function isConcurrencyError(err: unknown): err is ConcurrencyError {
   return err instanceof ConcurrencyError;
 }
+
+/** Stored data contradicts itself (a head pointing at a missing snapshot, a gap in a log). */
+export class StorageCorruptionError extends Error {
+  override readonly name = "StorageCorruptionError";
+}
+
+/** A writer whose activation was superseded: it must stop acknowledging and deactivate. */
+export class FencedError extends ConcurrencyError {
+  constructor(actorKey: string, options?: { cause?: unknown }) {
+    super("etag-mismatch", `actor ${actorKey} was claimed by a newer activation`, options);
+  }
+}

@@ -32,7 +32,8 @@ export type TableOperation =
   | { readonly op: "insert"; readonly entity: Entity }
   | { readonly op: "replace"; readonly entity: Entity; readonly etag: string }
   | { readonly op: "upsert"; readonly entity: Entity }
-  | { readonly op: "delete"; readonly rowKey: string; readonly etag?: string };
+  /** Deletes an existing row; a missing row fails the whole transaction (as on Azure). */
+  | { readonly op: "delete"; readonly rowKey: string };
 
 export interface RowRange {
   /** Only rows whose key starts with this prefix. */

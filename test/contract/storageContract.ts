@@ -123,6 +123,18 @@ export function describeStorageContract(name: string, storage: () => Storage): v
       expect((await tables.get(table, "p", "head"))?.properties.n).toBe(1);
     });
 
+    it("a transaction deleting a missing row fails as a whole", async () => {
+      const { tables } = storage();
+      const err = await tables
+        .transact(table, "p", [
+          { op: "insert", entity: { partitionKey: "p", rowKey: "a", properties: {} } },
+          { op: "delete", rowKey: "never-written" },
+        ])
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(ConcurrencyError);
+      expect(await tables.get(table, "p", "a")).toBeUndefined();
+    });
+
     it("queries one partition in row-key order with ranges, prefixes and pages", async () => {
       const { tables } = storage();
       const keys = ["a1", "a2", "a3", "b1", "b2", "c1"];

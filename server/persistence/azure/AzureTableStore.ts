@@ -148,7 +148,7 @@ export class AzureTableStore implements TableStore {
         case "upsert":
           return ["upsert", toAzureEntity(op.entity), "Replace"];
         case "delete":
-          return ["delete", { partitionKey, rowKey: op.rowKey }, op.etag ? { etag: op.etag } : {}];
+          return ["delete", { partitionKey, rowKey: op.rowKey }];
         default: {
           const never: never = op;
           throw new Error(`unknown operation ${JSON.stringify(never)}`);

@@ -160,7 +160,7 @@ export class SqliteTableStore implements TableStore {
         return etag;
       }
       case "delete":
-        this.applyDelete(table, partitionKey, op.rowKey, op.etag);
+        this.applyDelete(table, partitionKey, op.rowKey, "*");
         return "";
       default: {
         const never: never = op;

@@ -1,0 +1,117 @@
+import { BlogPost, Event, ForumReply, ForumSection, ForumTopic, StoreItem } from "../../../protocol/content.js";
+import type { TableStore } from "../ports.js";
+import { DocumentCollection, keySlug, newestFirst, type Page } from "./DocumentCollection.js";
+
+/** Paging options shared by every listing: an opaque cursor from a previous page and a size. */
+export interface PageRequest {
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** The store catalogue: items by title, overall and per category. */
+export class CatalogueStore {
+  private readonly docs: DocumentCollection<typeof StoreItem>;
+  constructor(tables: TableStore) {
+    this.docs = new DocumentCollection(tables, "catalogue", StoreItem, (item) => [
+      { partition: "all", sortKey: keySlug(item.title) },
+      { partition: `category_${item.category}`, sortKey: keySlug(item.title) },
+    ]);
+  }
+  get(id: string): Promise<StoreItem | undefined> {
+    return this.docs.get(id);
+  }
+  put(item: StoreItem): Promise<StoreItem> {
+    return this.docs.put(item);
+  }
+  list(page: PageRequest & { category?: string }): Promise<Page<StoreItem>> {
+    return this.docs.list(page.category ? `category_${page.category}` : "all", page);
+  }
+}
+
+/** Blog posts, newest first, overall and per tag. */
+export class BlogStore {
+  private readonly docs: DocumentCollection<typeof BlogPost>;
+  constructor(tables: TableStore) {
+    this.docs = new DocumentCollection(tables, "blog", BlogPost, (post) => [
+      { partition: "all", sortKey: newestFirst(post.publishedAt) },
+      ...post.tags.map((tag) => ({ partition: `tag_${tag}`, sortKey: newestFirst(post.publishedAt) })),
+    ]);
+  }
+  get(id: string): Promise<BlogPost | undefined> {
+    return this.docs.get(id);
+  }
+  put(post: BlogPost): Promise<BlogPost> {
+    return this.docs.put(post);
+  }
+  list(page: PageRequest & { tag?: string }): Promise<Page<BlogPost>> {
+    return this.docs.list(page.tag ? `tag_${page.tag}` : "all", page);
+  }
+}
+
+/** Events in start order, overall and per city; `from` skips events that started earlier. */
+export class EventStore {
+  private readonly docs: DocumentCollection<typeof Event>;
+  constructor(tables: TableStore) {
+    this.docs = new DocumentCollection(tables, "events", Event, (event) => [
+      { partition: "all", sortKey: event.startsAt },
+      { partition: `city_${keySlug(event.city)}`, sortKey: event.startsAt },
+    ]);
+  }
+  get(id: string): Promise<Event | undefined> {
+    return this.docs.get(id);
+  }
+  put(event: Event): Promise<Event> {
+    return this.docs.put(event);
+  }
+  list(page: PageRequest & { city?: string; from?: string }): Promise<Page<Event>> {
+    const partition = page.city ? `city_${keySlug(page.city)}` : "all";
+    return this.docs.list(partition, { limit: page.limit, ...cursorOrFrom(page) });
+  }
+}
+
+/** Forum sections (by order), topics per section (latest activity first) and replies per topic. */
+export class ForumStore {
+  private readonly sections: DocumentCollection<typeof ForumSection>;
+  private readonly topics: DocumentCollection<typeof ForumTopic>;
+  private readonly replies: DocumentCollection<typeof ForumReply>;
+  constructor(tables: TableStore) {
+    this.sections = new DocumentCollection(tables, "forumSections", ForumSection, (s) => [
+      { partition: "all", sortKey: String(s.order).padStart(4, "0") },
+    ]);
+    this.topics = new DocumentCollection(tables, "forumTopics", ForumTopic, (t) => [
+      { partition: `section_${t.sectionId}`, sortKey: `${t.pinned ? "0" : "1"}${newestFirst(t.lastActivityAt)}` },
+    ]);
+    this.replies = new DocumentCollection(tables, "forumReplies", ForumReply, (r) => [
+      { partition: `topic_${r.topicId}`, sortKey: r.createdAt },
+    ]);
+  }
+  getSection(id: string): Promise<ForumSection | undefined> {
+    return this.sections.get(id);
+  }
+  putSection(section: ForumSection): Promise<ForumSection> {
+    return this.sections.put(section);
+  }
+  listSections(page: PageRequest): Promise<Page<ForumSection>> {
+    return this.sections.list("all", page);
+  }
+  getTopic(id: string): Promise<ForumTopic | undefined> {
+    return this.topics.get(id);
+  }
+  putTopic(topic: ForumTopic): Promise<ForumTopic> {
+    return this.topics.put(topic);
+  }
+  listTopics(sectionId: string, page: PageRequest): Promise<Page<ForumTopic>> {
+    return this.topics.list(`section_${sectionId}`, page);
+  }
+  putReply(reply: ForumReply): Promise<ForumReply> {
+    return this.replies.put(reply);
+  }
+  listReplies(topicId: string, page: PageRequest): Promise<Page<ForumReply>> {
+    return this.replies.list(`topic_${topicId}`, page);
+  }
+}
+
+function cursorOrFrom(page: { after?: string; from?: string }): { after?: string; from?: string } {
+  if (page.after !== undefined) return { after: page.after };
+  return page.from !== undefined ? { from: page.from } : {};
+}
