@@ -53,8 +53,8 @@ export class EventStore {
   private readonly docs: DocumentCollection<typeof Event>;
   constructor(tables: TableStore) {
     this.docs = new DocumentCollection(tables, "events", Event, (event) => [
-      { partition: "all", sortKey: event.startsAt },
-      { partition: `city_${keySlug(event.city)}`, sortKey: event.startsAt },
+      { partition: "all", sortKey: utc(event.startsAt) },
+      { partition: `city_${keySlug(event.city)}`, sortKey: utc(event.startsAt) },
     ]);
   }
   get(id: string): Promise<Event | undefined> {
@@ -114,4 +114,9 @@ export class ForumStore {
 function cursorOrFrom(page: { after?: string; from?: string }): { after?: string; from?: string } {
   if (page.after !== undefined) return { after: page.after };
   return page.from !== undefined ? { from: page.from } : {};
+}
+
+/** Sort keys compare as strings: normalize any offset to UTC so order is chronological. */
+function utc(iso: string): string {
+  return new Date(iso).toISOString();
 }

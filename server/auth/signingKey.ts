@@ -1,0 +1,46 @@
+import { existsSync } from "node:fs";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { join } from "node:path";
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from "jose";
+
+export const JWT_ALGORITHM = "EdDSA";
+const KEY_FILE = "jwt-signing-key.pem";
+
+/** The key that signs access tokens, with the public half published for verifiers. */
+export interface SigningKey {
+  readonly alg: typeof JWT_ALGORITHM;
+  readonly kid: string;
+  readonly privateKey: Awaited<ReturnType<typeof importPKCS8>>;
+  readonly publicJwk: JWK;
+}
+
+async function fromPem(pem: string): Promise<SigningKey> {
+  const privateKey = await importPKCS8(pem, JWT_ALGORITHM, { extractable: true });
+  const { d: _secret, ...publicJwk } = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return { alg: JWT_ALGORITHM, kid, privateKey, publicJwk: { ...publicJwk, kid, alg: JWT_ALGORITHM, use: "sig" } };
+}
+
+/**
+ * Loads the Ed25519 signing key: from `JWT_PRIVATE_KEY` when configured (required in
+ * production), otherwise from `<dataDir>/jwt-signing-key.pem`, generating it on first start so
+ * tokens stay valid across restarts of a development node.
+ */
+export async function loadSigningKey(options: { pem: string | undefined; dataDir: string }): Promise<SigningKey> {
+  if (options.pem) return fromPem(options.pem);
+  const path = join(options.dataDir, KEY_FILE);
+  if (existsSync(path)) return fromPem(await readFile(path, "utf8"));
+  const { privateKey } = await generateKeyPair(JWT_ALGORITHM, { crv: "Ed25519", extractable: true });
+  const pem = await exportPKCS8(privateKey);
+  await mkdir(options.dataDir, { recursive: true });
+  const temp = `${path}.tmp`;
+  const file = await open(temp, "w", 0o600);
+  try {
+    await file.writeFile(pem);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, path);
+  return fromPem(pem);
+}

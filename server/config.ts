@@ -1,0 +1,116 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+
+/**
+ * Configuration, parsed once from the environment at start-up. Nothing else in the server reads
+ * `process.env`. A bad value stops the process with one line naming the variable.
+ */
+
+const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+const Port = z.coerce
+  .number({ error: "must be a number" })
+  .int("must be an integer")
+  .min(0, "must be between 0 and 65535")
+  .max(65535, "must be between 0 and 65535");
+
+const PositiveMs = z.coerce.number({ error: "must be a number" }).int("must be an integer").min(1, "must be positive");
+
+const RedisUrl = z
+  .string()
+  .regex(/^rediss?:\/\/[^\s]+$/, "must be a redis:// or rediss:// URL")
+  .refine((s) => URL.canParse(s), "must be a valid URL");
+
+const AzureConnectionString = z
+  .string()
+  .refine(
+    (s) => /(?:^|;)\s*UseDevelopmentStorage\s*=\s*true/i.test(s) || (/AccountName=/i.test(s) && /AccountKey=|SharedAccessSignature=/i.test(s)),
+    "must be an Azure Storage connection string (AccountName=…;AccountKey=… or SharedAccessSignature=…)",
+  );
+
+const Pem = z.string().refine((s) => s.includes("-----BEGIN PRIVATE KEY-----"), "must be a PKCS#8 PEM private key");
+
+const Origins = z
+  .string()
+  .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+  .pipe(
+    z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/, error: "must list http(s) origins or *" })])),
+  );
+
+const Env = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    PORT: Port.default(2567),
+    PUBLIC_ADDRESS: z
+      .string()
+      .regex(/^[^\s/]+(?::\d+)?(?:\/[^\s]*)?$/, "must be host[:port][/path] without a scheme")
+      .optional(),
+    REDIS_URL: RedisUrl.optional(),
+    STORAGE_CONNECTION_STRING: AzureConnectionString.optional(),
+    DATA_DIR: z.string().min(1).default("./data"),
+    JWT_PRIVATE_KEY: Pem.optional(),
+    JWT_ISSUER: z.string().min(1).default("lovecraft"),
+    JWT_AUDIENCE: z.string().min(1).default("aloevera-harmony-meet"),
+    CORS_ORIGINS: Origins.optional(),
+    TRUST_PROXY: z.string().default("loopback"),
+    LOG_LEVEL: LogLevel.default("info"),
+    SHUTDOWN_TIMEOUT_MS: PositiveMs.default(10_000),
+    SEED_CONTENT: z.stringbool({ error: "must be true or false" }).default(true),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.JWT_PRIVATE_KEY) {
+      ctx.addIssue({ code: "custom", path: ["JWT_PRIVATE_KEY"], message: "is required when NODE_ENV=production" });
+    }
+    if (env.NODE_ENV === "production" && !env.CORS_ORIGINS) {
+      ctx.addIssue({ code: "custom", path: ["CORS_ORIGINS"], message: "is required when NODE_ENV=production" });
+    }
+  });
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(env: z.infer<typeof Env>) {
+  const dataDir = resolve(env.DATA_DIR);
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    /** Address other nodes and clients use to reach this process (Colyseus `publicAddress`). */
+    publicAddress: env.PUBLIC_ADDRESS,
+    /** Absent: single node with in-process presence. */
+    redisUrl: env.REDIS_URL,
+    storage: env.STORAGE_CONNECTION_STRING
+      ? ({ kind: "azure", connectionString: env.STORAGE_CONNECTION_STRING } as const)
+      : ({ kind: "embedded", dataDir } as const),
+    dataDir,
+    jwt: { privateKeyPem: env.JWT_PRIVATE_KEY, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+    /** `"*"` allows any origin (development default); a list allows exactly those. */
+    corsOrigins: env.CORS_ORIGINS ?? (env.NODE_ENV === "production" ? [] : ["*"]),
+    trustProxy: env.TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    seedContent: env.SEED_CONTENT,
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parses the environment; throws `ConfigError` whose message is one line naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "not set" (docker-compose and shells often pass VAR= through).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = Env.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      const got = issue.path[0] !== undefined && name in present && !/KEY|CONNECTION|PASSWORD|SECRET/.test(name)
+        ? ` (got "${present[name]}")`
+        : "";
+      return `${name} ${issue.message}${got}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  return toConfig(parsed.data);
+}

@@ -1,0 +1,83 @@
+import cors from "cors";
+import express, { type Express } from "express";
+import helmet from "helmet";
+import { pinoHttp } from "pino-http";
+import { type Logger, redactUrl } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Stores } from "../persistence/stores/index.js";
+import { contentRoutes } from "./contentRoutes.js";
+import { type HealthOptions, healthRoutes } from "./healthRoutes.js";
+import { errorHandler, notFound, requireJsonBody } from "./middleware.js";
+
+export interface HttpDependencies {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly stores: Stores;
+  readonly health: HealthOptions;
+  readonly corsOrigins: readonly string[];
+  readonly trustProxy: string;
+}
+
+const JSON_LIMIT = "100kb";
+
+/**
+ * The REST surface as an Express app, mounted under the Colyseus transport's HTTP server (whose
+ * own `/matchmake` routes are matched first). Built without listening, so tests drive it
+ * in-process with supertest.
+ */
+export function createHttpApp(deps: HttpDependencies): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", deps.trustProxy);
+  app.set("query parser", "simple");
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      serializers: {
+        req: (req: { method: string; url: string; id: unknown }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactUrl(req.url),
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      // Probes and scrapes every few seconds would drown the log.
+      autoLogging: { ignore: (req) => req.url?.startsWith("/health/") === true || req.url === "/metrics" },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+    }),
+  );
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpDuration.startTimer();
+    res.on("finish", () => {
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? "unmatched" : req.path);
+      const labels = { method: req.method, route: `${req.baseUrl}${route}` };
+      end(labels);
+      deps.metrics.httpRequests.inc({ ...labels, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: deps.corsOrigins.includes("*") ? true : [...deps.corsOrigins],
+      maxAge: 600,
+    }),
+  );
+
+  app.use(healthRoutes(deps.health));
+  app.get("/metrics", async (_req, res) => {
+    res.setHeader("Content-Type", deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
+
+  const api = express.Router();
+  api.use(requireJsonBody);
+  api.use(express.json({ limit: JSON_LIMIT, strict: true }));
+  api.use(contentRoutes(deps.stores));
+  app.use("/api/v1", api);
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,106 @@
+import type { AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { loadSigningKey } from "./auth/signingKey.js";
+import type { Config } from "./config.js";
+import { createHttpApp } from "./http/createHttpApp.js";
+import type { ReadinessCheck } from "./http/healthRoutes.js";
+import type { Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
+import { openAzureStorage } from "./persistence/azure/openAzureStorage.js";
+import type { Storage } from "./persistence/ports.js";
+import { seedIfEmpty } from "./persistence/seed/seed.js";
+import { openEmbeddedStorage } from "./persistence/sqlite/openEmbeddedStorage.js";
+import { ALL_CONTAINERS, ALL_TABLES, createStores, type Stores } from "./persistence/stores/index.js";
+import { createRealtimeServer } from "./realtime.js";
+
+/** A running node: what tests and `main` need to reach and stop it. */
+export interface RunningNode {
+  readonly port: number;
+  readonly stores: Stores;
+  /** Drains and stops everything in order; idempotent. */
+  stop(reason: string): Promise<void>;
+}
+
+const STORAGE_BOOT_ATTEMPTS = 10;
+
+/**
+ * Opens the configured storage. Azure (or Azurite in a compose cluster) may still be starting:
+ * retry for a while before giving up, so nodes and storage can start in any order.
+ */
+async function openStorage(config: Config, logger: Logger): Promise<Storage> {
+  if (config.storage.kind === "embedded") return openEmbeddedStorage(config.storage.dataDir);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openAzureStorage({
+        connectionString: config.storage.connectionString,
+        tables: ALL_TABLES,
+        containers: ALL_CONTAINERS,
+      });
+    } catch (err) {
+      if (attempt >= STORAGE_BOOT_ATTEMPTS) throw err;
+      logger.warn({ err, attempt }, "azure storage not reachable yet; retrying");
+      await delay(Math.min(5_000, 250 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * The composition root: the only place that knows which storage and presence are in use. Builds
+ * stores, seeds content, the REST app and the Colyseus server, and starts listening.
+ */
+export async function startNode(config: Config, logger: Logger): Promise<RunningNode> {
+  const storage = await openStorage(config, logger);
+  const stores = createStores(storage);
+  if (config.seedContent) await seedIfEmpty(stores, logger);
+  const signingKey = await loadSigningKey({ pem: config.jwt.privateKeyPem, dataDir: config.dataDir });
+  logger.info({ kid: signingKey.kid }, "access-token signing key loaded");
+
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    : undefined;
+  redis?.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+
+  let draining = false;
+  const checks: ReadinessCheck[] = [{ name: "storage", check: () => storage.ping() }];
+  if (redis) checks.push({ name: "redis", check: async () => void (await redis.ping()) });
+
+  const metrics = createMetrics();
+  const httpApp = createHttpApp({
+    logger,
+    metrics,
+    stores,
+    health: { checks, isDraining: () => draining },
+    corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
+  });
+  const realtime = createRealtimeServer({
+    redisUrl: config.redisUrl,
+    publicAddress: config.publicAddress,
+    httpApp,
+    logger,
+  });
+  await realtime.listen(config.port, config.host);
+  const port = (realtime.transport.server?.address() as AddressInfo).port;
+  logger.info(
+    { port, storage: storage.kind, cluster: Boolean(config.redisUrl), publicAddress: config.publicAddress },
+    "lovecraft node listening",
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      logger.info({ reason }, "shutting down: draining");
+      draining = true;
+      // Locks every room and waits for each to dispose (actors flush and snapshot there), then
+      // closes the websocket server, the HTTP server, presence and driver.
+      await realtime.gracefullyShutdown(false);
+      realtime.transport.server?.closeAllConnections?.();
+      await redis?.quit().catch(() => undefined);
+      await storage.close();
+      logger.info("shutdown complete");
+    })();
+    return stopping;
+  };
+  return { port, stores, stop };
+}

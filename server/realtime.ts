@@ -1,0 +1,41 @@
+import { type Presence, Server, type MatchMakerDriver, LocalPresence, LocalDriver } from "@colyseus/core";
+import { RedisDriver } from "@colyseus/redis-driver";
+import { RedisPresence } from "@colyseus/redis-presence";
+import { WebSocketTransport } from "@colyseus/ws-transport";
+import type { Express } from "express";
+import type { Logger } from "./logger.js";
+import { roomDefinitions } from "./rooms/index.js";
+
+export interface RealtimeOptions {
+  readonly redisUrl: string | undefined;
+  readonly publicAddress: string | undefined;
+  readonly httpApp: Express;
+  readonly logger: Logger;
+}
+
+/**
+ * Transport settings chosen deliberately (shared/notes/colyseus-0.18.md): the stock 3 s ping
+ * walks every socket at once and froze the loop for ≈200 ms at 10,000 clients; 25 s is what load
+ * balancers assume. Payloads above 64 KiB are refused at the frame level.
+ */
+const TRANSPORT = { pingInterval: 25_000, pingMaxRetries: 2, maxPayload: 64 * 1024 } as const;
+
+/** Builds (but does not start) the Colyseus server with the REST app mounted under it. */
+export function createRealtimeServer(options: RealtimeOptions): Server {
+  const presence: Presence = options.redisUrl ? new RedisPresence(options.redisUrl) : new LocalPresence();
+  const driver: MatchMakerDriver = options.redisUrl ? new RedisDriver(options.redisUrl) : new LocalDriver();
+  const server = new Server({
+    transport: new WebSocketTransport(TRANSPORT),
+    presence,
+    driver,
+    ...(options.publicAddress ? { publicAddress: options.publicAddress } : {}),
+    gracefullyShutdown: false,
+    greet: false,
+    logger: options.logger.child({ component: "colyseus" }),
+    express: (app) => {
+      app.use(options.httpApp);
+    },
+  });
+  for (const [name, handler] of Object.entries(roomDefinitions())) server.define(name, handler.klass);
+  return server;
+}
