@@ -6,7 +6,9 @@ import { z } from "zod";
  */
 
 /** Ids double as storage keys: lowercase slugs, safe for Azure keys and URLs. */
-export const ContentId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, "lowercase letters, digits and dashes");
+export const ContentId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,79}$/, "lowercase letters, digits and dashes");
 const IsoDate = z.iso.datetime({ offset: true });
 const HttpUrl = z.url({ protocol: /^https?$/ });
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/);

@@ -14,7 +14,10 @@ const Port = z.coerce
   .min(0, "must be between 0 and 65535")
   .max(65535, "must be between 0 and 65535");
 
-const PositiveMs = z.coerce.number({ error: "must be a number" }).int("must be an integer").min(1, "must be positive");
+const PositiveMs = z.coerce
+  .number({ error: "must be a number" })
+  .int("must be an integer")
+  .min(1, "must be positive");
 
 const RedisUrl = z
   .string()
@@ -24,17 +27,28 @@ const RedisUrl = z
 const AzureConnectionString = z
   .string()
   .refine(
-    (s) => /(?:^|;)\s*UseDevelopmentStorage\s*=\s*true/i.test(s) || (/AccountName=/i.test(s) && /AccountKey=|SharedAccessSignature=/i.test(s)),
+    (s) =>
+      /(?:^|;)\s*UseDevelopmentStorage\s*=\s*true/i.test(s) ||
+      (/AccountName=/i.test(s) && /AccountKey=|SharedAccessSignature=/i.test(s)),
     "must be an Azure Storage connection string (AccountName=…;AccountKey=… or SharedAccessSignature=…)",
   );
 
-const Pem = z.string().refine((s) => s.includes("-----BEGIN PRIVATE KEY-----"), "must be a PKCS#8 PEM private key");
+const Pem = z
+  .string()
+  .refine((s) => s.includes("-----BEGIN PRIVATE KEY-----"), "must be a PKCS#8 PEM private key");
 
 const Origins = z
   .string()
-  .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
   .pipe(
-    z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/, error: "must list http(s) origins or *" })])),
+    z.array(
+      z.union([z.literal("*"), z.url({ protocol: /^https?$/, error: "must list http(s) origins or *" })]),
+    ),
   );
 
 const Env = z
@@ -60,10 +74,18 @@ const Env = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_PRIVATE_KEY) {
-      ctx.addIssue({ code: "custom", path: ["JWT_PRIVATE_KEY"], message: "is required when NODE_ENV=production" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["JWT_PRIVATE_KEY"],
+        message: "is required when NODE_ENV=production",
+      });
     }
     if (env.NODE_ENV === "production" && !env.CORS_ORIGINS) {
-      ctx.addIssue({ code: "custom", path: ["CORS_ORIGINS"], message: "is required when NODE_ENV=production" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["CORS_ORIGINS"],
+        message: "is required when NODE_ENV=production",
+      });
     }
   });
 
@@ -105,9 +127,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      const got = issue.path[0] !== undefined && name in present && !/KEY|CONNECTION|PASSWORD|SECRET/.test(name)
-        ? ` (got "${present[name]}")`
-        : "";
+      const got =
+        issue.path[0] !== undefined && name in present && !/KEY|CONNECTION|PASSWORD|SECRET/.test(name)
+          ? ` (got "${present[name]}")`
+          : "";
       return `${name} ${issue.message}${got}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);

@@ -50,10 +50,14 @@ export function toAppError(err: unknown): AppError {
     });
   }
   if (err instanceof ConcurrencyError) {
-    return new AppError(ErrorCode.CONFLICT, "the resource changed concurrently; retry", undefined, { cause: err });
+    return new AppError(ErrorCode.CONFLICT, "the resource changed concurrently; retry", undefined, {
+      cause: err,
+    });
   }
   if (err instanceof StorageLimitError) {
-    return new AppError(ErrorCode.PAYLOAD_TOO_LARGE, "the data exceeds a storage limit", undefined, { cause: err });
+    return new AppError(ErrorCode.PAYLOAD_TOO_LARGE, "the data exceeds a storage limit", undefined, {
+      cause: err,
+    });
   }
   const parser = err as HttpParserError;
   switch (parser?.type) {
@@ -63,8 +67,11 @@ export function toAppError(err: unknown): AppError {
       return new AppError(ErrorCode.BAD_REQUEST, "malformed JSON body", undefined, { cause: err });
     case "encoding.unsupported":
     case "charset.unsupported":
-      return new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "unsupported body encoding", undefined, { cause: err });
+      return new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "unsupported body encoding", undefined, {
+        cause: err,
+      });
   }
-  if (parser?.status === 400) return new AppError(ErrorCode.BAD_REQUEST, "bad request", undefined, { cause: err });
+  if (parser?.status === 400)
+    return new AppError(ErrorCode.BAD_REQUEST, "bad request", undefined, { cause: err });
   return new AppError(ErrorCode.INTERNAL, "internal error", undefined, { cause: err });
 }

@@ -81,7 +81,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     logger,
   });
   await realtime.listen(config.port, config.host);
-  const port = (realtime.transport.server?.address() as AddressInfo).port;
+  const port = (realtime.transport.server!.address() as AddressInfo).port;
   logger.info(
     { port, storage: storage.kind, cluster: Boolean(config.redisUrl), publicAddress: config.publicAddress },
     "lovecraft node listening",

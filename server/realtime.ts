@@ -1,4 +1,4 @@
-import { type Presence, Server, type MatchMakerDriver, LocalPresence, LocalDriver } from "@colyseus/core";
+import { LocalDriver, LocalPresence, type MatchMakerDriver, type Presence, Server } from "@colyseus/core";
 import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { WebSocketTransport } from "@colyseus/ws-transport";

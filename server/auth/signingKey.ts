@@ -18,7 +18,12 @@ async function fromPem(pem: string): Promise<SigningKey> {
   const privateKey = await importPKCS8(pem, JWT_ALGORITHM, { extractable: true });
   const { d: _secret, ...publicJwk } = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk);
-  return { alg: JWT_ALGORITHM, kid, privateKey, publicJwk: { ...publicJwk, kid, alg: JWT_ALGORITHM, use: "sig" } };
+  return {
+    alg: JWT_ALGORITHM,
+    kid,
+    privateKey,
+    publicJwk: { ...publicJwk, kid, alg: JWT_ALGORITHM, use: "sig" },
+  };
 }
 
 /**
@@ -26,7 +31,10 @@ async function fromPem(pem: string): Promise<SigningKey> {
  * production), otherwise from `<dataDir>/jwt-signing-key.pem`, generating it on first start so
  * tokens stay valid across restarts of a development node.
  */
-export async function loadSigningKey(options: { pem: string | undefined; dataDir: string }): Promise<SigningKey> {
+export async function loadSigningKey(options: {
+  pem: string | undefined;
+  dataDir: string;
+}): Promise<SigningKey> {
   if (options.pem) return fromPem(options.pem);
   const path = join(options.dataDir, KEY_FILE);
   if (existsSync(path)) return fromPem(await readFile(path, "utf8"));

@@ -64,7 +64,10 @@ export function contentRoutes(stores: Stores): Router {
 
   router.get("/store/items", async (req, res) => {
     const q = ItemQuery.parse(req.query);
-    sendPage(res, await stores.catalogue.list({ ...paging(q), ...(q.category ? { category: q.category } : {}) }));
+    sendPage(
+      res,
+      await stores.catalogue.list({ ...paging(q), ...(q.category ? { category: q.category } : {}) }),
+    );
   });
   router.get("/store/items/:id", async (req, res) => {
     sendCacheable(res, found(await stores.catalogue.get(id(req)), "store item"));

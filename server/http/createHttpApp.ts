@@ -44,13 +44,15 @@ export function createHttpApp(deps: HttpDependencies): Express {
       },
       // Probes and scrapes every few seconds would drown the log.
       autoLogging: { ignore: (req) => req.url?.startsWith("/health/") === true || req.url === "/metrics" },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
     }),
   );
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer();
     res.on("finish", () => {
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? "unmatched" : req.path);
+      const route =
+        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? "unmatched" : req.path);
       const labels = { method: req.method, route: `${req.baseUrl}${route}` };
       end(labels);
       deps.metrics.httpRequests.inc({ ...labels, status: String(res.statusCode) });

@@ -10,7 +10,11 @@ export function sendData<T>(res: Response, data: T, status = 200): void {
 
 /** Sends `{ success: false, error: { code, message, details }, timestamp }` with the code's status. */
 export function sendError(res: Response, error: AppError): void {
-  const body: ApiResponse<never> = { success: false, error: error.toBody(), timestamp: new Date().toISOString() };
+  const body: ApiResponse<never> = {
+    success: false,
+    error: error.toBody(),
+    timestamp: new Date().toISOString(),
+  };
   if (error.toBody().retryable && !res.headersSent) res.setHeader("Retry-After", "1");
   res.status(error.status).json(body);
 }

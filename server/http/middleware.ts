@@ -12,7 +12,8 @@ const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
  * Multipart upload routes are mounted before this middleware.
  */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
-  const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+  const hasBody =
+    Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
   if (METHODS_WITH_BODY.has(req.method) && hasBody && !req.is("application/json")) {
     next(new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "request body must be application/json"));
     return;

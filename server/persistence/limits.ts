@@ -17,7 +17,15 @@ export const TABLE_LIMITS = {
   maxBatchBytes: 4 * 1024 * 1024 - 64 * 1024,
 } as const;
 
-const RESERVED_PROPERTIES = new Set(["PartitionKey", "RowKey", "Timestamp", "partitionKey", "rowKey", "timestamp", "etag"]);
+const RESERVED_PROPERTIES = new Set([
+  "PartitionKey",
+  "RowKey",
+  "Timestamp",
+  "partitionKey",
+  "rowKey",
+  "timestamp",
+  "etag",
+]);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what Azure forbids in keys
 const FORBIDDEN_KEY_CHARS = /[/\\#?\u0000-\u001f\u007f-\u009f]/;
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
@@ -35,7 +43,9 @@ export function assertKey(kind: "partition" | "row", key: string): void {
     throw new StorageLimitError(`${kind} key longer than ${TABLE_LIMITS.maxKeyLength} characters`);
   }
   if (FORBIDDEN_KEY_CHARS.test(key)) {
-    throw new StorageLimitError(`${kind} key contains a forbidden character (/ \\ # ? or a control character)`);
+    throw new StorageLimitError(
+      `${kind} key contains a forbidden character (/ \\ # ? or a control character)`,
+    );
   }
 }
 

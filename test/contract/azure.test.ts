@@ -10,7 +10,11 @@ let storage: Storage;
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  storage = await openAzureStorage({ connectionString: azurite.connectionString, tables: [], containers: [] });
+  storage = await openAzureStorage({
+    connectionString: azurite.connectionString,
+    tables: [],
+    containers: [],
+  });
 });
 
 afterAll(async () => {

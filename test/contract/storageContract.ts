@@ -44,7 +44,9 @@ export function describeStorageContract(name: string, storage: () => Storage): v
     it("insert refuses an existing row with ConcurrencyError(exists)", async () => {
       const { tables } = storage();
       await tables.insert(table, { partitionKey: "p", rowKey: "r", properties: { v: 1 } });
-      const err = await tables.insert(table, { partitionKey: "p", rowKey: "r", properties: { v: 2 } }).catch((e) => e);
+      const err = await tables
+        .insert(table, { partitionKey: "p", rowKey: "r", properties: { v: 2 } })
+        .catch((e) => e);
       expect(err).toBeInstanceOf(ConcurrencyError);
       expect(err.reason).toBe("exists");
       expect((await tables.get(table, "p", "r"))?.properties.v).toBe(1);
@@ -53,7 +55,11 @@ export function describeStorageContract(name: string, storage: () => Storage): v
     it("replace succeeds with the current ETag and fails with a stale one", async () => {
       const { tables } = storage();
       const first = await tables.insert(table, { partitionKey: "p", rowKey: "r", properties: { v: 1 } });
-      const second = await tables.replace(table, { partitionKey: "p", rowKey: "r", properties: { v: 2 } }, first);
+      const second = await tables.replace(
+        table,
+        { partitionKey: "p", rowKey: "r", properties: { v: 2 } },
+        first,
+      );
       expect(second).not.toBe(first);
       const err = await tables
         .replace(table, { partitionKey: "p", rowKey: "r", properties: { v: 3 } }, first)
@@ -67,7 +73,9 @@ export function describeStorageContract(name: string, storage: () => Storage): v
       const { tables } = storage();
       const etag = await tables.insert(table, { partitionKey: "p", rowKey: "r", properties: {} });
       await tables.delete(table, { partitionKey: "p", rowKey: "r" });
-      const err = await tables.replace(table, { partitionKey: "p", rowKey: "r", properties: {} }, etag).catch((e) => e);
+      const err = await tables
+        .replace(table, { partitionKey: "p", rowKey: "r", properties: {} }, etag)
+        .catch((e) => e);
       expect(err).toBeInstanceOf(ConcurrencyError);
     });
 
@@ -141,7 +149,10 @@ export function describeStorageContract(name: string, storage: () => Storage): v
       await tables.transact(
         table,
         "p",
-        keys.map((k) => ({ op: "insert" as const, entity: { partitionKey: "p", rowKey: k, properties: { k } } })),
+        keys.map((k) => ({
+          op: "insert" as const,
+          entity: { partitionKey: "p", rowKey: k, properties: { k } },
+        })),
       );
       await tables.insert(table, { partitionKey: "other", rowKey: "a0", properties: {} });
       const rowKeys = async (range: Parameters<Storage["tables"]["query"]>[2]) =>
@@ -172,7 +183,9 @@ export function describeStorageContract(name: string, storage: () => Storage): v
       await expect(write("r", { nan: Number.NaN })).rejects.toBeInstanceOf(StorageLimitError);
       const many = Object.fromEntries(Array.from({ length: 253 }, (_, i) => [`p${i}`, i]));
       await expect(write("r", many)).rejects.toBeInstanceOf(StorageLimitError);
-      const chunks = Object.fromEntries(Array.from({ length: 18 }, (_, i) => [`c${i}`, Buffer.alloc(60_000)]));
+      const chunks = Object.fromEntries(
+        Array.from({ length: 18 }, (_, i) => [`c${i}`, Buffer.alloc(60_000)]),
+      );
       await expect(write("r", chunks)).rejects.toBeInstanceOf(StorageLimitError);
       const ops = Array.from({ length: 101 }, (_, i) => ({
         op: "upsert" as const,
@@ -180,7 +193,9 @@ export function describeStorageContract(name: string, storage: () => Storage): v
       }));
       await expect(tables.transact(table, "p", ops)).rejects.toBeInstanceOf(StorageLimitError);
       await expect(
-        tables.transact(table, "p", [{ op: "upsert", entity: { partitionKey: "q", rowKey: "r", properties: {} } }]),
+        tables.transact(table, "p", [
+          { op: "upsert", entity: { partitionKey: "q", rowKey: "r", properties: {} } },
+        ]),
       ).rejects.toBeInstanceOf(StorageLimitError);
       expect((await tables.query(table, "p")).items).toEqual([]);
     });

@@ -125,7 +125,9 @@ export function describeStoresContract(name: string, storage: () => Storage): vo
       const email = `Ann+${randomUUID()}@Example.com`;
       const created = await stores().accounts.create(account(email));
       expect(created.account.email).toBe(email.toLowerCase());
-      await expect(stores().accounts.create(account(email.toUpperCase()))).rejects.toBeInstanceOf(EmailTakenError);
+      await expect(stores().accounts.create(account(email.toUpperCase()))).rejects.toBeInstanceOf(
+        EmailTakenError,
+      );
       expect((await stores().accounts.getByEmail(` ${email} `))?.account.id).toBe(created.account.id);
       expect((await stores().accounts.getById(created.account.id))?.account.displayName).toBe("Ann");
     });
@@ -168,7 +170,9 @@ export function describeStoresContract(name: string, storage: () => Storage): vo
       expect(used?.token.usedAt).toBe(now);
       expect(["h2", "h3"]).toContain(used?.token.successorHash);
       await stores().refreshTokens.revokeFamily(familyId, now);
-      expect((await stores().refreshTokens.find(familyId, used!.token.successorHash!))?.family.revokedAt).toBe(now);
+      expect(
+        (await stores().refreshTokens.find(familyId, used!.token.successorHash!))?.family.revokedAt,
+      ).toBe(now);
       expect(await stores().refreshTokens.listFamilyIds(userId)).toEqual([familyId]);
     });
   });
@@ -191,16 +195,27 @@ export function describeStoresContract(name: string, storage: () => Storage): vo
         createdAt: "2026-01-01T00:00:00.000Z",
       });
       const s = stores();
-      for (const [id, title] of [["c-1", "Vinyl"], ["c-2", "Album"], ["c-3", "Hoodie"]] as const) {
+      for (const [id, title] of [
+        ["c-1", "Vinyl"],
+        ["c-2", "Album"],
+        ["c-3", "Hoodie"],
+      ] as const) {
         await s.catalogue.put(item(`${id}-${category}`, title));
       }
       const first = await s.catalogue.list({ category, limit: 2 });
       expect(first.items.map((i) => i.title)).toEqual(["Album", "Hoodie"]);
-      const second = await s.catalogue.list({ category, limit: 2, ...(first.next ? { after: first.next } : {}) });
+      const second = await s.catalogue.list({
+        category,
+        limit: 2,
+        ...(first.next ? { after: first.next } : {}),
+      });
       expect(second.items.map((i) => i.title)).toEqual(["Vinyl"]);
       expect(second.next).toBeUndefined();
       await s.catalogue.put({ ...item(`c-2-${category}`, "Album"), category: `${category}-moved` });
-      expect((await s.catalogue.list({ category, limit: 10 })).items.map((i) => i.title)).toEqual(["Hoodie", "Vinyl"]);
+      expect((await s.catalogue.list({ category, limit: 10 })).items.map((i) => i.title)).toEqual([
+        "Hoodie",
+        "Vinyl",
+      ]);
       expect((await s.catalogue.get(`c-2-${category}`))?.category).toBe(`${category}-moved`);
     });
 
@@ -273,7 +288,9 @@ export function describeStoresContract(name: string, storage: () => Storage): vo
         createdAt: "2026-11-02T00:00:00.000Z",
       });
       expect((await s.forum.listTopics(`s-${id}`, { limit: 5 })).items).toEqual([topic]);
-      expect((await s.forum.listReplies(`t-${id}`, { limit: 5 })).items.map((r) => r.body)).toEqual(["Hello!"]);
+      expect((await s.forum.listReplies(`t-${id}`, { limit: 5 })).items.map((r) => r.body)).toEqual([
+        "Hello!",
+      ]);
       expect((await s.forum.getSection(`s-${id}`))?.title).toBe("Intro");
     });
   });

@@ -13,7 +13,10 @@ afterEach(() => {
 
 /** Runs the writer until it has acknowledged `minAcks` writes, then kill -9s it; returns the acks. */
 async function killAfterAcks(mode: "table" | "journal", dataDir: string, minAcks: number): Promise<number[]> {
-  const child = spawnTs("test/support/ackWriter.ts", { cwd: dataDir, env: { DATA_DIR: dataDir, MODE: mode } });
+  const child = spawnTs("test/support/ackWriter.ts", {
+    cwd: dataDir,
+    env: { DATA_DIR: dataDir, MODE: mode },
+  });
   const acks: number[] = [];
   let buffer = "";
   let stderr = "";
@@ -31,7 +34,9 @@ async function killAfterAcks(mode: "table" | "journal", dataDir: string, minAcks
         resolve();
       }
     });
-    child.once("exit", (code) => reject(new Error(`writer exited (${code}) after ${acks.length} acks: ${stderr}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`writer exited (${code}) after ${acks.length} acks: ${stderr}`)),
+    );
   });
   expect(await waitForExit(child)).toBe("SIGKILL");
   return acks;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ServerProcess, spawnTs, startServerProcess, waitForExit } from "../support/serverProcess.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -21,6 +21,7 @@ async function start(cwd: string, env: Record<string, string> = {}): Promise<Ser
   return server;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests index into arbitrary JSON answers
 async function getJson(url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url);
   return { status: res.status, body: await res.json() };
@@ -37,7 +38,9 @@ describe("a node on embedded defaults", () => {
     expect(items.body.data.items.length).toBeGreaterThanOrEqual(10);
     expect((await getJson(`${server.baseUrl}/api/v1/blog/posts`)).body.data.items.length).toBeGreaterThan(0);
     expect((await getJson(`${server.baseUrl}/api/v1/events`)).body.data.items.length).toBeGreaterThan(0);
-    expect((await getJson(`${server.baseUrl}/api/v1/forum/sections`)).body.data.items.length).toBeGreaterThan(0);
+    expect((await getJson(`${server.baseUrl}/api/v1/forum/sections`)).body.data.items.length).toBeGreaterThan(
+      0,
+    );
     expect(await server.stop("SIGTERM")).toBe(0);
     expect(server.output()).toContain('"msg":"shutdown complete"');
   });

@@ -15,7 +15,11 @@ const stores = createStores(openEmbeddedStorage(dataDir));
 
 if (mode === "table") {
   for (let i = 0; i < MAX_WRITES && Date.now() - started < MAX_MS; i++) {
-    await stores.storage.tables.insert("crash", { partitionKey: "p", rowKey: String(i).padStart(8, "0"), properties: { i } });
+    await stores.storage.tables.insert("crash", {
+      partitionKey: "p",
+      rowKey: String(i).padStart(8, "0"),
+      properties: { i },
+    });
     process.stdout.write(`ack ${i}\n`);
   }
 } else {

@@ -68,7 +68,9 @@ function readPorts(child: ChildProcess): Promise<{ blob: number; table: number }
     }, 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      for (const m of output.matchAll(/Azurite (Blob|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/g)) {
+      for (const m of output.matchAll(
+        /Azurite (Blob|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/g,
+      )) {
         found[(m[1] as string).toLowerCase()] = Number(m[2]);
       }
       if (found.blob && found.table) {

@@ -1,4 +1,4 @@
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { assertBlobName, assertContainerName } from "../blobNames.js";
 import type { BlobContent, BlobStore } from "../ports.js";
 import { mapAzureError, statusOf } from "./azureErrors.js";

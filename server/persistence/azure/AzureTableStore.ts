@@ -28,7 +28,8 @@ function toAzureEntity(entity: Entity): TableEntity<Record<string, AzureValue>> 
     rowKey: entity.rowKey,
   };
   for (const [name, value] of Object.entries(entity.properties)) {
-    const isInt32 = typeof value === "number" && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
+    const isInt32 =
+      typeof value === "number" && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
     out[name] = typeof value === "number" && !isInt32 ? { value, type: "Double" } : value;
   }
   return out;
@@ -136,7 +137,11 @@ export class AzureTableStore implements TableStore {
     }
   }
 
-  async transact(table: string, partitionKey: string, operations: readonly TableOperation[]): Promise<string[]> {
+  async transact(
+    table: string,
+    partitionKey: string,
+    operations: readonly TableOperation[],
+  ): Promise<string[]> {
     assertTransaction(partitionKey, operations);
     const client = await this.client(table);
     const actions: TransactionAction[] = operations.map((op): TransactionAction => {

@@ -1,9 +1,9 @@
 import { TableServiceClient } from "@azure/data-tables";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { mapAzureError } from "./azureErrors.js";
 import type { Storage } from "../ports.js";
 import { AzureBlobStore } from "./AzureBlobStore.js";
 import { AzureTableStore } from "./AzureTableStore.js";
+import { mapAzureError } from "./azureErrors.js";
 
 export interface AzureStorageOptions {
   readonly connectionString: string;
@@ -14,9 +14,11 @@ export interface AzureStorageOptions {
 
 /** Whether the connection string points at plain http (Azurite, a local emulator). */
 function isInsecure(connectionString: string): boolean {
-  return /(?:^|;)\s*(?:DefaultEndpointsProtocol\s*=\s*http|UseDevelopmentStorage\s*=\s*true)(?:;|$)/i.test(
-    connectionString,
-  ) || /(?:Table|Blob)Endpoint\s*=\s*http:/i.test(connectionString);
+  return (
+    /(?:^|;)\s*(?:DefaultEndpointsProtocol\s*=\s*http|UseDevelopmentStorage\s*=\s*true)(?:;|$)/i.test(
+      connectionString,
+    ) || /(?:Table|Blob)Endpoint\s*=\s*http:/i.test(connectionString)
+  );
 }
 
 /** Opens Azure Table + Blob storage and creates the known tables and containers. */
@@ -35,7 +37,10 @@ export async function openAzureStorage(options: AzureStorageOptions): Promise<St
     blobs,
     async ping() {
       try {
-        await Promise.all([tableService.listTables().byPage({ maxPageSize: 1 }).next(), blobService.getProperties()]);
+        await Promise.all([
+          tableService.listTables().byPage({ maxPageSize: 1 }).next(),
+          blobService.getProperties(),
+        ]);
       } catch (err) {
         throw mapAzureError(err, "ping");
       }

@@ -31,7 +31,8 @@ function newEtag(): string {
 function decodeProps(bytes: Uint8Array): EntityProperties {
   const props = deserialize(bytes) as EntityProperties;
   for (const [k, v] of Object.entries(props)) {
-    if (v instanceof Uint8Array && !Buffer.isBuffer(v)) props[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    if (v instanceof Uint8Array && !Buffer.isBuffer(v))
+      props[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   }
   return props;
 }
@@ -93,7 +94,13 @@ export class SqliteTableStore implements TableStore {
     assertEntity(entity);
     const etag = newEtag();
     this.run(() =>
-      this.statements.upsert.run(table, entity.partitionKey, entity.rowKey, etag, serialize(entity.properties)),
+      this.statements.upsert.run(
+        table,
+        entity.partitionKey,
+        entity.rowKey,
+        etag,
+        serialize(entity.properties),
+      ),
     );
     return etag;
   }
@@ -105,7 +112,11 @@ export class SqliteTableStore implements TableStore {
     this.run(() => this.applyDelete(table, key.partitionKey, key.rowKey, etag));
   }
 
-  async transact(table: string, partitionKey: string, operations: readonly TableOperation[]): Promise<string[]> {
+  async transact(
+    table: string,
+    partitionKey: string,
+    operations: readonly TableOperation[],
+  ): Promise<string[]> {
     assertTableName(table);
     assertTransaction(partitionKey, operations);
     return this.run(() => {
@@ -156,7 +167,13 @@ export class SqliteTableStore implements TableStore {
         return this.applyReplace(table, op.entity, op.etag);
       case "upsert": {
         const etag = newEtag();
-        this.statements.upsert.run(table, partitionKey, op.entity.rowKey, etag, serialize(op.entity.properties));
+        this.statements.upsert.run(
+          table,
+          partitionKey,
+          op.entity.rowKey,
+          etag,
+          serialize(op.entity.properties),
+        );
         return etag;
       }
       case "delete":
@@ -171,7 +188,10 @@ export class SqliteTableStore implements TableStore {
 
   private applyInsert(table: string, entity: Entity): string {
     if (this.statements.get.get(table, entity.partitionKey, entity.rowKey)) {
-      throw new ConcurrencyError("exists", `row ${entity.partitionKey}/${entity.rowKey} already exists in ${table}`);
+      throw new ConcurrencyError(
+        "exists",
+        `row ${entity.partitionKey}/${entity.rowKey} already exists in ${table}`,
+      );
     }
     const etag = newEtag();
     this.statements.insert.run(table, entity.partitionKey, entity.rowKey, etag, serialize(entity.properties));
@@ -192,9 +212,13 @@ export class SqliteTableStore implements TableStore {
 
   private assertEtag(table: string, partitionKey: string, rowKey: string, etag: string): void {
     const row = this.statements.get.get(table, partitionKey, rowKey) as Row | undefined;
-    if (!row) throw new ConcurrencyError("missing", `row ${partitionKey}/${rowKey} does not exist in ${table}`);
+    if (!row)
+      throw new ConcurrencyError("missing", `row ${partitionKey}/${rowKey} does not exist in ${table}`);
     if (etag !== "*" && row.etag !== etag) {
-      throw new ConcurrencyError("etag-mismatch", `row ${partitionKey}/${rowKey} in ${table} changed since read`);
+      throw new ConcurrencyError(
+        "etag-mismatch",
+        `row ${partitionKey}/${rowKey} in ${table} changed since read`,
+      );
     }
   }
 

@@ -47,7 +47,10 @@ export interface HeadState {
   readonly snapBlob?: string;
 }
 
-export function headEntity(actorKey: string, head: HeadState): { partitionKey: string; rowKey: string; properties: EntityProperties } {
+export function headEntity(
+  actorKey: string,
+  head: HeadState,
+): { partitionKey: string; rowKey: string; properties: EntityProperties } {
   const properties: EntityProperties = {
     epoch: head.epoch,
     seq: head.seq,
@@ -94,7 +97,10 @@ export class ActorJournal {
    * cluster lease) must exceed the stored one; without it the stored epoch + 1 is used. The log is
    * read after the claim, so no older activation can append behind the reader's back.
    */
-  async open(actorKey: string, options: { epoch?: number } = {}): Promise<{ recovery: ActorRecovery; writer: JournalWriter }> {
+  async open(
+    actorKey: string,
+    options: { epoch?: number } = {},
+  ): Promise<{ recovery: ActorRecovery; writer: JournalWriter }> {
     const row = await this.tables.get(ACTOR_TABLE, actorKey, HEAD);
     const stored = row ? parseHead(row) : undefined;
     const epoch = options.epoch ?? (stored?.epoch ?? 0) + 1;
@@ -117,7 +123,12 @@ export class ActorJournal {
   }
 
   /** @internal Commits one batch of events together with the new head. Returns the new ETag. */
-  async commitEvents(actorKey: string, etag: string, head: HeadState, events: readonly JournalEvent[]): Promise<string> {
+  async commitEvents(
+    actorKey: string,
+    etag: string,
+    head: HeadState,
+    events: readonly JournalEvent[],
+  ): Promise<string> {
     const operations: TableOperation[] = [
       { op: "replace", entity: headEntity(actorKey, head), etag },
       ...events.map(
@@ -160,7 +171,11 @@ export class ActorJournal {
           entity: {
             partitionKey: actorKey,
             rowKey: SNAP,
-            properties: { seq: head.snapSeq, epoch: head.epoch, ...toChunks("c", packed, INLINE_SNAPSHOT_CHUNKS) },
+            properties: {
+              seq: head.snapSeq,
+              epoch: head.epoch,
+              ...toChunks("c", packed, INLINE_SNAPSHOT_CHUNKS),
+            },
           },
         },
       ];
@@ -216,14 +231,19 @@ export class ActorJournal {
         limit: 1000,
       });
       for (const row of page.items) {
-        events.push({ seq: Number(row.rowKey.slice(LOG_PREFIX.length)), data: fromBinaryChunks("d", row.properties) });
+        events.push({
+          seq: Number(row.rowKey.slice(LOG_PREFIX.length)),
+          data: fromBinaryChunks("d", row.properties),
+        });
       }
       if (!page.next) break;
       after = page.next;
     }
     const expected = head.seq - head.snapSeq;
     if (events.length !== expected) {
-      throw new StorageCorruptionError(`actor ${actorKey}: log has ${events.length} events after the snapshot, head says ${expected}`);
+      throw new StorageCorruptionError(
+        `actor ${actorKey}: log has ${events.length} events after the snapshot, head says ${expected}`,
+      );
     }
     return { epoch: head.epoch, seq: head.seq, events, ...(snapshot ? { snapshot } : {}) };
   }
@@ -234,12 +254,14 @@ export class ActorJournal {
         return undefined;
       case "inline": {
         const row = await this.tables.get(ACTOR_TABLE, actorKey, SNAP);
-        if (!row) throw new StorageCorruptionError(`actor ${actorKey}: head points at a missing snapshot row`);
+        if (!row)
+          throw new StorageCorruptionError(`actor ${actorKey}: head points at a missing snapshot row`);
         return { seq: head.snapSeq, data: await decompress(fromBinaryChunks("c", row.properties)) };
       }
       case "blob": {
         const blob = head.snapBlob ? await this.blobs.get(SNAPSHOT_CONTAINER, head.snapBlob) : undefined;
-        if (!blob) throw new StorageCorruptionError(`actor ${actorKey}: head points at a missing snapshot blob`);
+        if (!blob)
+          throw new StorageCorruptionError(`actor ${actorKey}: head points at a missing snapshot blob`);
         return { seq: head.snapSeq, data: await decompress(blob.data) };
       }
       default: {

@@ -48,21 +48,32 @@ export class DocumentCollection<S extends z.ZodType<{ id: string }>> {
     const nextKeys = new Set(next.map((e) => `${e.partition}\n${rowKeyOf(e, doc.id)}`));
     await Promise.all(
       next.map((e) =>
-        this.tables.upsert(this.table, { partitionKey: e.partition, rowKey: rowKeyOf(e, doc.id), properties }),
+        this.tables.upsert(this.table, {
+          partitionKey: e.partition,
+          rowKey: rowKeyOf(e, doc.id),
+          properties,
+        }),
       ),
     );
     await this.tables.upsert(this.table, { partitionKey: BY_ID, rowKey: doc.id, properties });
     if (previous) {
-      const stale = this.indexesOf(previous).filter((e) => !nextKeys.has(`${e.partition}\n${rowKeyOf(e, doc.id)}`));
+      const stale = this.indexesOf(previous).filter(
+        (e) => !nextKeys.has(`${e.partition}\n${rowKeyOf(e, doc.id)}`),
+      );
       await Promise.all(
-        stale.map((e) => this.tables.delete(this.table, { partitionKey: e.partition, rowKey: rowKeyOf(e, doc.id) })),
+        stale.map((e) =>
+          this.tables.delete(this.table, { partitionKey: e.partition, rowKey: rowKeyOf(e, doc.id) }),
+        ),
       );
     }
     return doc;
   }
 
   /** Pages through one index partition in sort-key order; `from` starts at a sort key. */
-  async list(partition: string, options: { after?: string; from?: string; limit: number }): Promise<Page<z.infer<S>>> {
+  async list(
+    partition: string,
+    options: { after?: string; from?: string; limit: number },
+  ): Promise<Page<z.infer<S>>> {
     const page = await this.tables.query(this.table, partition, {
       limit: options.limit,
       ...(options.after !== undefined ? { after: options.after } : {}),

@@ -179,7 +179,7 @@ export class JournalWriter {
     let bytes = 0;
     while (batch.length < MAX_EVENTS_PER_BATCH) {
       const next = this.pending[0];
-      if (!next || next.kind !== "append") break;
+      if (next?.kind !== "append") break;
       if (batch.length > 0 && bytes + next.event.data.length > MAX_BATCH_BYTES) break;
       bytes += next.event.data.length;
       batch.push(next);
@@ -194,7 +194,12 @@ export class JournalWriter {
     const head: HeadState = { ...this.head, seq: lastSeq };
     for (let attempt = 1; ; attempt++) {
       try {
-        this.etag = await this.journal.commitEvents(this.actorKey, this.etag, head, batch.map((p) => p.event));
+        this.etag = await this.journal.commitEvents(
+          this.actorKey,
+          this.etag,
+          head,
+          batch.map((p) => p.event),
+        );
         this.head = head;
         this.durable = lastSeq;
         for (const p of batch) p.resolve();
@@ -238,7 +243,8 @@ export class JournalWriter {
    */
   private handleFatal(err: unknown, inFlight: readonly Pending[]): boolean {
     if (err instanceof StorageUnavailableError) return false;
-    this.fencedBy = err instanceof ConcurrencyError ? new FencedError(this.actorKey, { cause: err }) : (err as Error);
+    this.fencedBy =
+      err instanceof ConcurrencyError ? new FencedError(this.actorKey, { cause: err }) : (err as Error);
     for (const p of inFlight) p.reject(this.fencedBy);
     this.failAll(this.fencedBy);
     return true;

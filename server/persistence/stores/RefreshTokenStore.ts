@@ -44,7 +44,14 @@ export class RefreshTokenStore {
       properties: { createdAt: family.createdAt },
     });
     await this.tables.transact(REFRESH_TABLES.families, family.familyId, [
-      { op: "insert", entity: { partitionKey: family.familyId, rowKey: FAMILY_ROW, properties: { doc: JSON.stringify(family) } } },
+      {
+        op: "insert",
+        entity: {
+          partitionKey: family.familyId,
+          rowKey: FAMILY_ROW,
+          properties: { doc: JSON.stringify(family) },
+        },
+      },
       { op: "insert", entity: tokenEntity(family.familyId, first) },
     ]);
   }
@@ -66,7 +73,12 @@ export class RefreshTokenStore {
    * Marks `current` used and adds `successor`, atomically, if `current` is unchanged since read.
    * Throws `ConcurrencyError` when another request rotated it first.
    */
-  async rotate(familyId: string, current: StoredRefreshToken, successor: RefreshTokenRecord, usedAt: string): Promise<void> {
+  async rotate(
+    familyId: string,
+    current: StoredRefreshToken,
+    successor: RefreshTokenRecord,
+    usedAt: string,
+  ): Promise<void> {
     const used: RefreshTokenRecord = { ...current.token, usedAt, successorHash: successor.hash };
     await this.tables.transact(REFRESH_TABLES.families, familyId, [
       { op: "replace", entity: tokenEntity(familyId, used), etag: current.etag },
@@ -99,5 +111,9 @@ export class RefreshTokenStore {
 }
 
 function tokenEntity(familyId: string, token: RefreshTokenRecord) {
-  return { partitionKey: familyId, rowKey: TOKEN_PREFIX + token.hash, properties: { doc: JSON.stringify(token) } };
+  return {
+    partitionKey: familyId,
+    rowKey: TOKEN_PREFIX + token.hash,
+    properties: { doc: JSON.stringify(token) },
+  };
 }

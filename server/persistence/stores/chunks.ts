@@ -14,7 +14,9 @@ export function toChunks(prefix: string, value: string | Buffer, maxChunks: numb
   const size = typeof value === "string" ? STRING_CHUNK : BINARY_CHUNK;
   const count = Math.max(1, Math.ceil(value.length / size));
   if (count > maxChunks) {
-    throw new StorageLimitError(`value of ${value.length} units needs ${count} chunks, more than ${maxChunks}`);
+    throw new StorageLimitError(
+      `value of ${value.length} units needs ${count} chunks, more than ${maxChunks}`,
+    );
   }
   const props: EntityProperties = {};
   for (let i = 0; i < count; i++) props[`${prefix}${i}`] = value.slice(i * size, (i + 1) * size);

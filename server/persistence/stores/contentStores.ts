@@ -1,4 +1,11 @@
-import { BlogPost, Event, ForumReply, ForumSection, ForumTopic, StoreItem } from "../../../protocol/content.js";
+import {
+  BlogPost,
+  Event,
+  ForumReply,
+  ForumSection,
+  ForumTopic,
+  StoreItem,
+} from "../../../protocol/content.js";
 import type { TableStore } from "../ports.js";
 import { DocumentCollection, keySlug, newestFirst, type Page } from "./DocumentCollection.js";
 
@@ -79,7 +86,10 @@ export class ForumStore {
       { partition: "all", sortKey: String(s.order).padStart(4, "0") },
     ]);
     this.topics = new DocumentCollection(tables, "forumTopics", ForumTopic, (t) => [
-      { partition: `section_${t.sectionId}`, sortKey: `${t.pinned ? "0" : "1"}${newestFirst(t.lastActivityAt)}` },
+      {
+        partition: `section_${t.sectionId}`,
+        sortKey: `${t.pinned ? "0" : "1"}${newestFirst(t.lastActivityAt)}`,
+      },
     ]);
     this.replies = new DocumentCollection(tables, "forumReplies", ForumReply, (r) => [
       { partition: `topic_${r.topicId}`, sortKey: r.createdAt },

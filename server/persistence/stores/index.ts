@@ -1,5 +1,5 @@
 import type { Storage } from "../ports.js";
-import { AccountStore, ACCOUNT_TABLES } from "./AccountStore.js";
+import { ACCOUNT_TABLES, AccountStore } from "./AccountStore.js";
 import { ACTOR_TABLE, ActorJournal, SNAPSHOT_CONTAINER } from "./ActorJournal.js";
 import { BlogStore, CatalogueStore, EventStore, ForumStore } from "./contentStores.js";
 import { PHOTO_CONTAINER, PhotoStore } from "./PhotoStore.js";

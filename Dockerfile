@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# Multi-stage image for one Lovecraft node. TypeScript runs through tsx (no separate build
+# output), so the runtime stage only needs production dependencies and the sources.
+
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:24-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=2567 \
+    DATA_DIR=/app/data \
+    UV_THREADPOOL_SIZE=8
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY protocol ./protocol
+COPY server ./server
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 2567
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||2567)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Exec form: node is PID 1 and receives SIGTERM itself, which starts the graceful drain.
+STOPSIGNAL SIGTERM
+CMD ["node", "--import", "tsx", "server/main.ts"]

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningAzurite, startAzurite } from "../support/azurite.js";
+import { type RunningRedis, redisAvailability, startRedis } from "../support/redisServer.js";
+import { type ServerProcess, startServerProcess } from "../support/serverProcess.js";
+
+const { run } = redisAvailability();
+
+/** Cluster mode is the same program with REDIS_URL and a storage connection string set. */
+describe.runIf(run)("a node in cluster mode (real redis-server, Azurite)", () => {
+  let redis: RunningRedis;
+  let azurite: RunningAzurite;
+  let node: ServerProcess;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "lovecraft-cluster-"));
+    [redis, azurite] = await Promise.all([startRedis(), startAzurite()]);
+    node = await startServerProcess({
+      cwd: dir,
+      env: {
+        REDIS_URL: redis.url,
+        STORAGE_CONNECTION_STRING: azurite.connectionString,
+        PUBLIC_ADDRESS: "127.0.0.1:9999/node1",
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await node?.stop("SIGKILL");
+    await Promise.all([redis?.stop(), azurite?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is ready when Redis and Azure storage answer, and serves seeded content from Azure", async () => {
+    const ready = await fetch(`${node.baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect((await ready.json()).data.checks).toEqual({ storage: "ok", redis: "ok" });
+    expect(node.output()).toContain('"storage":"azure","cluster":true');
+    const items = await (await fetch(`${node.baseUrl}/api/v1/store/items`)).json();
+    expect(items.data.items.length).toBeGreaterThan(0);
+  });
+
+  it("fails readiness while Redis is down and recovers when it returns", async () => {
+    const port = redis.port;
+    await redis.stop();
+    const down = await fetch(`${node.baseUrl}/health/ready`);
+    expect(down.status).toBe(503);
+    const body = await down.json();
+    expect(body.error.code).toBe("NOT_READY");
+    expect(body.error.details.redis).not.toBe("ok");
+    expect((await fetch(`${node.baseUrl}/health/live`)).status).toBe(200);
+
+    redis = await startRedis(port);
+    // ioredis reconnects with backoff; poll readiness (bounded) instead of sleeping a fixed time.
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await fetch(`${node.baseUrl}/health/ready`)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe(200);
+  });
+});
