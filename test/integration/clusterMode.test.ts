@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningAzurite, startAzurite } from "../support/azurite.js";
+import { getJson } from "../support/http.js";
 import { type RunningRedis, redisAvailability, startRedis } from "../support/redisServer.js";
 import { type ServerProcess, startServerProcess } from "../support/serverProcess.js";
 
@@ -35,20 +36,20 @@ describe.runIf(run)("a node in cluster mode (real redis-server, Azurite)", () =>
   });
 
   it("is ready when Redis and Azure storage answer, and serves seeded content from Azure", async () => {
-    const ready = await fetch(`${node.baseUrl}/health/ready`);
+    const ready = await getJson(`${node.baseUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    expect((await ready.json()).data.checks).toEqual({ storage: "ok", redis: "ok" });
+    expect(ready.body.data.checks).toEqual({ storage: "ok", redis: "ok" });
     expect(node.output()).toContain('"storage":"azure","cluster":true');
-    const items = await (await fetch(`${node.baseUrl}/api/v1/store/items`)).json();
-    expect(items.data.items.length).toBeGreaterThan(0);
+    const items = await getJson(`${node.baseUrl}/api/v1/store/items`);
+    expect(items.body.data.items.length).toBeGreaterThan(0);
   });
 
   it("fails readiness while Redis is down and recovers when it returns", async () => {
     const port = redis.port;
     await redis.stop();
-    const down = await fetch(`${node.baseUrl}/health/ready`);
+    const down = await getJson(`${node.baseUrl}/health/ready`);
     expect(down.status).toBe(503);
-    const body = await down.json();
+    const body = down.body;
     expect(body.error.code).toBe("NOT_READY");
     expect(body.error.details.redis).not.toBe("ok");
     expect((await fetch(`${node.baseUrl}/health/live`)).status).toBe(200);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { getJson } from "../support/http.js";
 import { type ServerProcess, spawnTs, startServerProcess, waitForExit } from "../support/serverProcess.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -19,12 +20,6 @@ async function start(cwd: string, env: Record<string, string> = {}): Promise<Ser
   const server = await startServerProcess({ cwd, env });
   cleanups.push(() => (server.child.exitCode === null ? server.stop("SIGKILL") : undefined));
   return server;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: tests index into arbitrary JSON answers
-async function getJson(url: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(url);
-  return { status: res.status, body: await res.json() };
 }
 
 describe("a node on embedded defaults", () => {
