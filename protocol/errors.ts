@@ -16,6 +16,10 @@ export const ErrorCode = {
   OVERLOADED: "OVERLOADED",
   STORAGE_UNAVAILABLE: "STORAGE_UNAVAILABLE",
   NOT_READY: "NOT_READY",
+  /** The actor is moving (deactivating, superseded, or its node died); retry with the same key. */
+  ACTOR_UNAVAILABLE: "ACTOR_UNAVAILABLE",
+  /** No answer in time; the effect may or may not have happened — retry with the same key. */
+  TIMEOUT: "TIMEOUT",
   INTERNAL: "INTERNAL",
 } as const;
 
@@ -36,6 +40,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   OVERLOADED: 503,
   STORAGE_UNAVAILABLE: 503,
   NOT_READY: 503,
+  ACTOR_UNAVAILABLE: 503,
+  TIMEOUT: 504,
   INTERNAL: 500,
 };
 
@@ -45,6 +51,8 @@ export const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.OVERLOADED,
   ErrorCode.STORAGE_UNAVAILABLE,
   ErrorCode.NOT_READY,
+  ErrorCode.ACTOR_UNAVAILABLE,
+  ErrorCode.TIMEOUT,
 ]);
 
 export interface ErrorBody {

@@ -71,6 +71,10 @@ const Env = z
     LOG_LEVEL: LogLevel.default("info"),
     SHUTDOWN_TIMEOUT_MS: PositiveMs.default(10_000),
     SEED_CONTENT: z.stringbool({ error: "must be true or false" }).default(true),
+    ACTOR_IDLE_MS: PositiveMs.default(300_000),
+    ACTOR_LEASE_MS: PositiveMs.default(10_000),
+    ACTOR_CALL_TIMEOUT_MS: PositiveMs.default(2_000),
+    ACTOR_SNAPSHOT_MAX_AGE_MS: PositiveMs.default(60_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.JWT_PRIVATE_KEY) {
@@ -112,6 +116,12 @@ function toConfig(env: z.infer<typeof Env>) {
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     seedContent: env.SEED_CONTENT,
+    actors: {
+      idleMs: env.ACTOR_IDLE_MS,
+      leaseMs: env.ACTOR_LEASE_MS,
+      callTimeoutMs: env.ACTOR_CALL_TIMEOUT_MS,
+      snapshotMaxAgeMs: env.ACTOR_SNAPSHOT_MAX_AGE_MS,
+    },
   };
 }
 

@@ -1,6 +1,12 @@
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
+import type { Express } from "express";
 import { Redis } from "ioredis";
+import { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
+import { type LeaseManager, LocalLeaseManager, RedisLeaseManager } from "./actors/runtime/leases.js";
+import { createActorMetrics } from "./actors/runtime/metrics.js";
+import type { AnyActorDefinition } from "./actors/runtime/types.js";
 import { loadSigningKey } from "./auth/signingKey.js";
 import type { Config } from "./config.js";
 import { createHttpApp } from "./http/createHttpApp.js";
@@ -18,6 +24,7 @@ import { createRealtimeServer } from "./realtime.js";
 export interface RunningNode {
   readonly port: number;
   readonly stores: Stores;
+  readonly actors: ActorRuntime;
   /** Drains and stops everything in order; idempotent. */
   stop(reason: string): Promise<void>;
 }
@@ -49,7 +56,18 @@ async function openStorage(config: Config, logger: Logger): Promise<Storage> {
  * The composition root: the only place that knows which storage and presence are in use. Builds
  * stores, seeds content, the REST app and the Colyseus server, and starts listening.
  */
-export async function startNode(config: Config, logger: Logger): Promise<RunningNode> {
+/** Additions a caller (tests, tools) may plug into a node. */
+export interface NodeExtensions {
+  readonly actorDefinitions?: readonly AnyActorDefinition[];
+  /** Routes mounted before the REST API's 404 handler. */
+  readonly routes?: (app: Express, actors: ActorRuntime) => void;
+}
+
+export async function startNode(
+  config: Config,
+  logger: Logger,
+  extensions: NodeExtensions = {},
+): Promise<RunningNode> {
   const storage = await openStorage(config, logger);
   const stores = createStores(storage);
   if (config.seedContent) await seedIfEmpty(stores, logger);
@@ -66,6 +84,19 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
   if (redis) checks.push({ name: "redis", check: async () => void (await redis.ping()) });
 
   const metrics = createMetrics();
+  const leases: LeaseManager = redis
+    ? new RedisLeaseManager(redis, `${randomUUID()}`, config.actors.leaseMs)
+    : new LocalLeaseManager();
+  const actorRuntime: ActorRuntime = new ActorRuntime({
+    definitions: [...(extensions.actorDefinitions ?? [])],
+    journal: stores.journal,
+    leases,
+    logger,
+    metrics: createActorMetrics(metrics.registry, () => actorRuntime.countByKind()),
+    idleMs: config.actors.idleMs,
+    callTimeoutMs: config.actors.callTimeoutMs,
+    snapshotMaxAgeMs: config.actors.snapshotMaxAgeMs,
+  });
   const httpApp = createHttpApp({
     logger,
     metrics,
@@ -73,12 +104,14 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     health: { checks, isDraining: () => draining },
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
+    ...(extensions.routes ? { extraRoutes: (app: Express) => extensions.routes?.(app, actorRuntime) } : {}),
   });
   const realtime = createRealtimeServer({
     redisUrl: config.redisUrl,
     publicAddress: config.publicAddress,
     httpApp,
     logger,
+    actorRuntime,
   });
   await realtime.listen(config.port, config.host);
   const port = (realtime.transport.server!.address() as AddressInfo).port;
@@ -95,6 +128,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
       // Locks every room and waits for each to dispose (actors flush and snapshot there), then
       // closes the websocket server, the HTTP server, presence and driver.
       await realtime.gracefullyShutdown(false);
+      actorRuntime.close();
       realtime.transport.server?.closeAllConnections?.();
       await redis?.quit().catch(() => undefined);
       await storage.close();
@@ -102,5 +136,5 @@ export async function startNode(config: Config, logger: Logger): Promise<Running
     })();
     return stopping;
   };
-  return { port, stores, stop };
+  return { port, stores, actors: actorRuntime, stop };
 }

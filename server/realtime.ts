@@ -1,8 +1,9 @@
 import { LocalDriver, LocalPresence, type MatchMakerDriver, type Presence, Server } from "@colyseus/core";
-import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Express } from "express";
+import type { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
+import { AtomicRedisDriver } from "./actors/runtime/AtomicRedisDriver.js";
 import type { Logger } from "./logger.js";
 import { roomDefinitions } from "./rooms/index.js";
 
@@ -11,6 +12,7 @@ export interface RealtimeOptions {
   readonly publicAddress: string | undefined;
   readonly httpApp: Express;
   readonly logger: Logger;
+  readonly actorRuntime: ActorRuntime;
 }
 
 /**
@@ -23,7 +25,9 @@ const TRANSPORT = { pingInterval: 25_000, pingMaxRetries: 2, maxPayload: 64 * 10
 /** Builds (but does not start) the Colyseus server with the REST app mounted under it. */
 export function createRealtimeServer(options: RealtimeOptions): Server {
   const presence: Presence = options.redisUrl ? new RedisPresence(options.redisUrl) : new LocalPresence();
-  const driver: MatchMakerDriver = options.redisUrl ? new RedisDriver(options.redisUrl) : new LocalDriver();
+  const driver: MatchMakerDriver = options.redisUrl
+    ? new AtomicRedisDriver(options.redisUrl)
+    : new LocalDriver();
   const server = new Server({
     transport: new WebSocketTransport(TRANSPORT),
     presence,
@@ -37,5 +41,6 @@ export function createRealtimeServer(options: RealtimeOptions): Server {
     },
   });
   for (const [name, handler] of Object.entries(roomDefinitions())) server.define(name, handler.klass);
+  options.actorRuntime.registerRooms(server);
   return server;
 }

@@ -16,6 +16,8 @@ export interface HttpDependencies {
   readonly health: HealthOptions;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: string;
+  /** Extra routes (tests, tools), mounted before the 404 handler. */
+  readonly extraRoutes?: (app: Express) => void;
 }
 
 const JSON_LIMIT = "100kb";
@@ -78,6 +80,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
   api.use(express.json({ limit: JSON_LIMIT, strict: true }));
   api.use(contentRoutes(deps.stores));
   app.use("/api/v1", api);
+  deps.extraRoutes?.(app);
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -47,8 +47,13 @@ export async function startServerProcess(options: {
   cwd: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Entry script; `test/support/testNode.ts` adds the test actor kind and `/test` routes. */
+  script?: string;
 }): Promise<ServerProcess> {
-  const child = spawnTs("server/main.ts", { cwd: options.cwd, env: { PORT: "0", ...options.env } });
+  const child = spawnTs(options.script ?? "server/main.ts", {
+    cwd: options.cwd,
+    env: { PORT: "0", ...options.env },
+  });
   let output = "";
   child.stdout?.on("data", (c: Buffer) => {
     output += c.toString();

@@ -1,0 +1,259 @@
+import { randomUUID } from "node:crypto";
+import { matchMaker, type Server } from "@colyseus/core";
+import { ErrorCode } from "../../../protocol/errors.js";
+import type { Logger } from "../../logger.js";
+import type { ActorJournal } from "../../persistence/stores/ActorJournal.js";
+import { ActorHost, failure } from "./ActorHost.js";
+import { roomIdOf } from "./ActorRef.js";
+import { ActorRoom, type ActorRoomRuntime } from "./ActorRoom.js";
+import type { LeaseManager } from "./leases.js";
+import type { ActorRuntimeMetrics } from "./metrics.js";
+import type { ActorRef, AnyActorDefinition, CallEnvelope, CallResult, Publication } from "./types.js";
+
+export interface RuntimeOptions {
+  readonly definitions: readonly AnyActorDefinition[];
+  readonly journal: ActorJournal;
+  readonly leases: LeaseManager;
+  readonly logger: Logger;
+  readonly metrics: ActorRuntimeMetrics;
+  /** Per-attempt timeout of a call (default 2,000 ms). */
+  readonly callTimeoutMs?: number;
+  /** Deactivate actors with no call, socket or pending work for this long (default 5 min). */
+  readonly idleMs?: number;
+  /** Snapshot an actor whose last snapshot is older than this and that persisted since (default 60 s). */
+  readonly snapshotMaxAgeMs?: number;
+}
+
+export interface CallOptions {
+  /** Idempotency key; a retry with the same key never applies twice. Defaults to a fresh UUID. */
+  readonly key?: string;
+  readonly timeoutMs?: number;
+}
+
+const MAX_ATTEMPTS = 6;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(onTimeout()), ms);
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+/**
+ * The per-process actor runtime: addresses actors by `{kind, id}`, activates them on first use
+ * anywhere in the cluster (atomic directory insert, see AtomicRedisDriver), routes calls directly
+ * (local) or over presence IPC (remote), recovers from dead owners, and deactivates idle actors
+ * from ONE sweep timer per process.
+ */
+export class ActorRuntime implements ActorRoomRuntime {
+  private readonly definitions = new Map<string, AnyActorDefinition>();
+  private readonly disposing = new Map<string, Promise<void>>();
+  /** Rooms on this process whose actor was activated (losers of a directory race never are). */
+  private readonly active = new Map<string, ActorRoom>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly callTimeoutMs: number;
+  private readonly idleMs: number;
+  private readonly snapshotMaxAgeMs: number;
+
+  constructor(private readonly options: RuntimeOptions) {
+    for (const d of options.definitions) this.definitions.set(d.kind, d);
+    this.callTimeoutMs = options.callTimeoutMs ?? 2_000;
+    this.idleMs = options.idleMs ?? 5 * 60_000;
+    this.snapshotMaxAgeMs = options.snapshotMaxAgeMs ?? 60_000;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(5_000, Math.max(50, this.idleMs / 4)));
+    this.sweeper.unref();
+    options.leases.onLost = (roomId) => {
+      this.options.logger.warn({ actor: roomId }, "actor lease lost; deactivating");
+      void this.deactivateLocal(roomId);
+    };
+  }
+
+  /** Registers one Colyseus room type per actor kind on the server. */
+  registerRooms(server: Server): void {
+    for (const definition of this.definitions.values()) {
+      const runtime: ActorRoomRuntime = this;
+      const kind = definition.kind;
+      server.define(
+        kind,
+        class extends ActorRoom {
+          readonly kind = kind;
+          readonly runtime = runtime;
+        },
+      );
+    }
+  }
+
+  /** Calls an actor anywhere in the cluster, activating it if needed. Never throws. */
+  async call(ref: ActorRef, command: unknown, options: CallOptions = {}): Promise<CallResult> {
+    return this.send({ to: ref, from: null, key: options.key ?? randomUUID(), command }, options.timeoutMs);
+  }
+
+  /** Delivers an envelope, retrying through deactivations, races and dead owners. */
+  async send(envelope: CallEnvelope, timeoutMs = this.callTimeoutMs): Promise<CallResult> {
+    if (!this.definitions.has(envelope.to.kind)) {
+      return failure(ErrorCode.NOT_FOUND, `unknown actor kind ${envelope.to.kind}`, false);
+    }
+    const roomId = roomIdOf(envelope.to);
+    const started = performance.now();
+    let last: CallResult = failure(ErrorCode.ACTOR_UNAVAILABLE, "not attempted", true);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const { result, remote } = await this.attempt(roomId, envelope, timeoutMs);
+      last = result;
+      if (result.ok || !result.error.retryable || result.error.code === ErrorCode.TIMEOUT) {
+        this.options.metrics.callDuration.observe(
+          { remote: String(remote) },
+          (performance.now() - started) / 1000,
+        );
+        return result;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt)));
+    }
+    return last;
+  }
+
+  private async attempt(
+    roomId: string,
+    envelope: CallEnvelope,
+    timeoutMs: number,
+  ): Promise<{ result: CallResult; remote: boolean }> {
+    const timeout = () =>
+      failure(ErrorCode.TIMEOUT, `actor ${roomId} did not answer within ${timeoutMs} ms`, true);
+    await this.disposing.get(roomId);
+    const local = matchMaker.getLocalRoomById(roomId) as ActorRoom | undefined;
+    if (local) {
+      // Local calls skip serialization; clone so the actor never shares objects with the caller.
+      return {
+        result: await withTimeout(local.actorCall(structuredClone(envelope)), timeoutMs, timeout),
+        remote: false,
+      };
+    }
+    let listing = await matchMaker.getRoomById(roomId);
+    if (!listing) {
+      try {
+        listing = await matchMaker.createRoom(envelope.to.kind, { actorId: envelope.to.id });
+        this.options.metrics.placements.inc();
+      } catch (err) {
+        return {
+          result: failure(ErrorCode.ACTOR_UNAVAILABLE, `activation failed: ${(err as Error).message}`, true),
+          remote: false,
+        };
+      }
+    }
+    if (listing.processId === matchMaker.processId) return this.attempt(roomId, envelope, timeoutMs);
+    try {
+      const result = (await matchMaker.remoteRoomCall(
+        roomId,
+        "actorCall",
+        [envelope],
+        timeoutMs,
+      )) as CallResult;
+      return { result, remote: true };
+    } catch {
+      // No answer: either the owner is slow, or it died and left its listing behind. The health
+      // check answers within the IPC timeout and sweeps a dead process's listings.
+      const alive = await matchMaker.healthCheckProcessId(listing.processId);
+      this.options.logger.warn({ actor: roomId, owner: listing.processId, alive }, "actor call timed out");
+      return {
+        result: alive ? timeout() : failure(ErrorCode.ACTOR_UNAVAILABLE, `owner of ${roomId} is gone`, true),
+        remote: true,
+      };
+    }
+  }
+
+  // --- ActorRoomRuntime -------------------------------------------------------------------
+
+  async awaitLocalDisposal(roomId: string): Promise<void> {
+    await this.disposing.get(roomId);
+  }
+
+  hostFor(room: ActorRoom): ActorHost {
+    if (room.host) return room.host;
+    const definition = this.definitions.get(room.kind) as AnyActorDefinition;
+    const ref = { kind: room.kind, id: room.actorId };
+    const { journal, leases, logger, metrics } = this.options;
+    const started = performance.now();
+    const host = new ActorHost(ref, definition, {
+      open: async (actorKey) => {
+        const epoch = await leases.acquire(actorKey);
+        const opened = await journal.open(actorKey, epoch !== undefined ? { epoch } : {});
+        opened.writer.onCommit = (s) => {
+          metrics.appendBatch.observe(s.events);
+          metrics.appendDuration.observe(s.ms / 1000);
+        };
+        return { ...opened, release: () => leases.release(actorKey, opened.writer.epoch) };
+      },
+      deliver: (envelope) => this.send(envelope),
+      publish: (p: Publication) => void matchMaker.presence.publish(p.channel, p.message),
+      now: () => Date.now(),
+      onStopped: (reason) => {
+        metrics.conflicts.inc();
+        logger.warn({ actor: room.roomId, err: reason.message }, "actor stopped; deactivating");
+        void room.disconnect().catch(() => undefined);
+      },
+      onTurn: (kind, ms) => metrics.turnDuration.observe({ kind }, ms / 1000),
+    });
+    room.host = host;
+    this.active.set(room.roomId, room);
+    host.whenReady().then(
+      () => {
+        metrics.activations.inc({ kind: room.kind });
+        metrics.activationDuration.observe((performance.now() - started) / 1000);
+        logger.debug({ actor: room.roomId, epoch: host.epoch }, "actor activated");
+      },
+      (err: Error) => {
+        logger.error({ actor: room.roomId, err }, "actor activation failed");
+        void room.disconnect().catch(() => undefined);
+      },
+    );
+    return host;
+  }
+
+  onRoomDisposing(room: ActorRoom, done: Promise<void>): void {
+    if (this.active.get(room.roomId) === room) this.active.delete(room.roomId);
+    const tracked = done
+      .catch(() => undefined)
+      .then(() => {
+        if (this.disposing.get(room.roomId) === tracked) this.disposing.delete(room.roomId);
+        if (room.host) this.options.metrics.deactivations.inc({ kind: room.kind });
+      });
+    this.disposing.set(room.roomId, tracked);
+  }
+
+  /** Activated actors hosted by this process (for metrics and the sweep). */
+  localActors(): IterableIterator<ActorRoom> {
+    return this.active.values();
+  }
+
+  /** Number of activated actors of each kind on this process. */
+  countByKind(): Map<string, number> {
+    const counts = new Map<string, number>([...this.definitions.keys()].map((k) => [k, 0]));
+    for (const room of this.active.values()) counts.set(room.kind, (counts.get(room.kind) ?? 0) + 1);
+    return counts;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const room of this.localActors()) {
+      const host = room.host;
+      if (!host) continue;
+      if (room.clients.length === 0 && host.isIdle(now, this.idleMs)) {
+        void this.deactivateLocal(room.roomId);
+      } else {
+        host.snapshotIfStale(now, this.snapshotMaxAgeMs);
+      }
+    }
+  }
+
+  /** Flushes and snapshots first (while still listed, callers retry), then disposes the room. */
+  private async deactivateLocal(roomId: string): Promise<void> {
+    const room = this.active.get(roomId);
+    if (!room) return;
+    await room.host?.deactivate();
+    await room.disconnect().catch(() => undefined);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.options.leases.close();
+  }
+}

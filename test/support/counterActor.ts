@@ -1,0 +1,63 @@
+import { z } from "zod";
+import type { ActorDefinition } from "../../server/actors/runtime/types.js";
+
+/** A minimal actor kind used to exercise the runtime: a counter that can also forward amounts. */
+export interface CounterState {
+  total: number;
+  history: number[];
+}
+
+export const CounterCommand = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("add"), amount: z.number().int() }),
+  z.object({ type: z.literal("get") }),
+  /** Sends `amount` to another counter through the outbox (exactly-once across actors). */
+  z.object({ type: z.literal("forward"), to: z.string().regex(/^[A-Za-z0-9-]+$/), amount: z.number().int() }),
+  z.object({ type: z.literal("fail") }),
+]);
+export type CounterCommand = z.infer<typeof CounterCommand>;
+
+export type CounterEvent =
+  | { type: "added"; amount: number }
+  | { type: "forwarded"; to: string; amount: number };
+
+export const counterActor: ActorDefinition<CounterState, CounterCommand, CounterEvent, unknown> = {
+  kind: "counter",
+  commands: CounterCommand,
+  snapshotEvery: 10,
+  initialState: () => ({ total: 0, history: [] }),
+  decide(state, command) {
+    switch (command.type) {
+      case "add":
+        return {
+          ok: true,
+          events: [{ type: "added", amount: command.amount }],
+          reply: { total: state.total + command.amount },
+        };
+      case "get":
+        return { ok: true, reply: { total: state.total, history: state.history } };
+      case "forward":
+        return {
+          ok: true,
+          events: [{ type: "forwarded", to: command.to, amount: command.amount }],
+          send: [
+            { to: { kind: "counter", id: command.to }, command: { type: "add", amount: command.amount } },
+          ],
+          reply: { total: state.total - command.amount },
+        };
+      case "fail":
+        return { ok: false, code: "CONFLICT", message: "asked to fail" };
+      default: {
+        const never: never = command;
+        throw new Error(`unknown command ${JSON.stringify(never)}`);
+      }
+    }
+  },
+  evolve(state, event) {
+    switch (event.type) {
+      case "added":
+        return { total: state.total + event.amount, history: [...state.history, event.amount] };
+      case "forwarded":
+        return { total: state.total - event.amount, history: [...state.history, -event.amount] };
+    }
+  },
+};
