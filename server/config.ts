@@ -51,47 +51,48 @@ const Origins = z
     ),
   );
 
-const Env = z
-  .object({
-    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-    HOST: z.string().min(1).default("0.0.0.0"),
-    PORT: Port.default(2567),
-    PUBLIC_ADDRESS: z
-      .string()
-      .regex(/^[^\s/]+(?::\d+)?(?:\/[^\s]*)?$/, "must be host[:port][/path] without a scheme")
-      .optional(),
-    REDIS_URL: RedisUrl.optional(),
-    STORAGE_CONNECTION_STRING: AzureConnectionString.optional(),
-    DATA_DIR: z.string().min(1).default("./data"),
-    JWT_PRIVATE_KEY: Pem.optional(),
-    JWT_ISSUER: z.string().min(1).default("lovecraft"),
-    JWT_AUDIENCE: z.string().min(1).default("aloevera-harmony-meet"),
-    CORS_ORIGINS: Origins.optional(),
-    TRUST_PROXY: z.string().default("loopback"),
-    LOG_LEVEL: LogLevel.default("info"),
-    SHUTDOWN_TIMEOUT_MS: PositiveMs.default(10_000),
-    SEED_CONTENT: z.stringbool({ error: "must be true or false" }).default(true),
-    ACTOR_IDLE_MS: PositiveMs.default(300_000),
-    ACTOR_LEASE_MS: PositiveMs.default(10_000),
-    ACTOR_CALL_TIMEOUT_MS: PositiveMs.default(2_000),
-    ACTOR_SNAPSHOT_MAX_AGE_MS: PositiveMs.default(60_000),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === "production" && !env.JWT_PRIVATE_KEY) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["JWT_PRIVATE_KEY"],
-        message: "is required when NODE_ENV=production",
-      });
-    }
-    if (env.NODE_ENV === "production" && !env.CORS_ORIGINS) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["CORS_ORIGINS"],
-        message: "is required when NODE_ENV=production",
-      });
-    }
-  });
+const Env = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PORT: Port.default(2567),
+  PUBLIC_ADDRESS: z
+    .string()
+    .regex(/^[^\s/:]+(?::\d+)?(?:\/[^\s]*)?$/, "must be host[:port][/path] without a scheme")
+    .optional(),
+  REDIS_URL: RedisUrl.optional(),
+  STORAGE_CONNECTION_STRING: AzureConnectionString.optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  JWT_PRIVATE_KEY: Pem.optional(),
+  JWT_ISSUER: z.string().min(1).default("lovecraft"),
+  JWT_AUDIENCE: z.string().min(1).default("aloevera-harmony-meet"),
+  CORS_ORIGINS: Origins.optional(),
+  TRUST_PROXY: z.string().default("loopback"),
+  LOG_LEVEL: LogLevel.default("info"),
+  SHUTDOWN_TIMEOUT_MS: PositiveMs.default(10_000),
+  SEED_CONTENT: z.stringbool({ error: "must be true or false" }).default(true),
+  ACTOR_IDLE_MS: PositiveMs.default(300_000),
+  ACTOR_LEASE_MS: PositiveMs.default(10_000),
+  ACTOR_CALL_TIMEOUT_MS: PositiveMs.default(2_000),
+  ACTOR_SNAPSHOT_MAX_AGE_MS: PositiveMs.default(60_000),
+});
+
+/**
+ * Production requirements, checked on the raw environment so they are reported together with
+ * any other bad variable (a failed object parse skips refinements).
+ */
+function productionProblems(env: Record<string, string>): string[] {
+  if (env.NODE_ENV !== "production") return [];
+  const problems: string[] = [];
+  if (!env.JWT_PRIVATE_KEY) problems.push("JWT_PRIVATE_KEY is required when NODE_ENV=production");
+  if (!env.CORS_ORIGINS?.split(",").some((o) => o.trim() !== "")) {
+    problems.push("CORS_ORIGINS is required when NODE_ENV=production (at least one origin)");
+  }
+  return problems;
+}
+
+/** Values safe to echo in an error: never credentials (a REDIS_URL may carry a password). */
+const ECHOABLE =
+  /^(NODE_ENV|HOST|PORT|PUBLIC_ADDRESS|DATA_DIR|JWT_ISSUER|JWT_AUDIENCE|CORS_ORIGINS|TRUST_PROXY|LOG_LEVEL|SHUTDOWN_TIMEOUT_MS|SEED_CONTENT|ACTOR_[A-Z_]+)$/;
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -134,15 +135,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // An empty variable means "not set" (docker-compose and shells often pass VAR= through).
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = Env.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? "environment");
-      const got =
-        issue.path[0] !== undefined && name in present && !/KEY|CONNECTION|PASSWORD|SECRET/.test(name)
-          ? ` (got "${present[name]}")`
-          : "";
-      return `${name} ${issue.message}${got}`;
-    });
+  const problems = (parsed.success ? [] : parsed.error.issues).map((issue) => {
+    const name = String(issue.path[0] ?? "environment");
+    // JSON.stringify keeps the message on one line whatever the value contains.
+    const got = name in present && ECHOABLE.test(name) ? ` (got ${JSON.stringify(present[name])})` : "";
+    return `${name} ${issue.message}${got}`;
+  });
+  problems.push(...productionProblems(present as Record<string, string>));
+  if (!parsed.success || problems.length > 0) {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
   return toConfig(parsed.data);

@@ -53,9 +53,13 @@ export function createHttpApp(deps: HttpDependencies): Express {
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer();
     res.on("finish", () => {
+      // Only matched route patterns become labels: raw paths would let anyone grow the registry.
+      const pattern = req.route?.path as string | undefined;
       const route =
-        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? "unmatched" : req.path);
-      const labels = { method: req.method, route: `${req.baseUrl}${route}` };
+        pattern !== undefined
+          ? `${(res.locals.routeBase as string | undefined) ?? ""}${pattern}`
+          : "unmatched";
+      const labels = { method: req.method, route };
       end(labels);
       deps.metrics.httpRequests.inc({ ...labels, status: String(res.statusCode) });
     });
@@ -76,6 +80,11 @@ export function createHttpApp(deps: HttpDependencies): Express {
   });
 
   const api = express.Router();
+  api.use((req, res, next) => {
+    // Express resets req.baseUrl once an error leaves the router: remember it for metric labels.
+    res.locals.routeBase = req.baseUrl;
+    next();
+  });
   api.use(requireJsonBody);
   api.use(express.json({ limit: JSON_LIMIT, strict: true }));
   api.use(contentRoutes(deps.stores));

@@ -116,6 +116,12 @@ export class ActorJournal {
     return { recovery, writer };
   }
 
+  /** The current head row and its ETag, if the actor was ever written. */
+  async readHead(actorKey: string): Promise<{ head: HeadState; etag: string } | undefined> {
+    const row = await this.tables.get(ACTOR_TABLE, actorKey, HEAD);
+    return row ? { head: parseHead(row), etag: row.etag } : undefined;
+  }
+
   /** Reads an actor's durable state without claiming it (inspection and tests). */
   async read(actorKey: string): Promise<ActorRecovery | undefined> {
     const row = await this.tables.get(ACTOR_TABLE, actorKey, HEAD);

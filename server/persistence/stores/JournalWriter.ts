@@ -193,31 +193,51 @@ export class JournalWriter {
     const lastSeq = (batch.at(-1) as PendingAppend).event.seq;
     const head: HeadState = { ...this.head, seq: lastSeq };
     for (let attempt = 1; ; attempt++) {
+      let etag: string | undefined;
       try {
-        this.etag = await this.journal.commitEvents(
+        etag = await this.journal.commitEvents(
           this.actorKey,
           this.etag,
           head,
           batch.map((p) => p.event),
         );
-        this.head = head;
-        this.durable = lastSeq;
-        for (const p of batch) p.resolve();
-        this.onCommit?.({ events: batch.length, attempts: attempt, ms: performance.now() - started });
-        return;
       } catch (err) {
-        if (this.handleFatal(err, batch)) return;
-        if (this.closed) {
-          for (const p of batch) p.reject(err as Error);
-          return;
+        // A retried commit may have landed the first time (an Azure timeout after the write):
+        // the retry then conflicts with our own head. Recognize it instead of fencing ourselves.
+        if (attempt > 1 && err instanceof ConcurrencyError) etag = await this.landedEarlier(head);
+        if (etag === undefined) {
+          if (this.handleFatal(err, batch)) return;
+          if (this.closed) return this.rejectBatch(batch, err as Error);
+          notify(this.onRetry, err as Error, attempt);
+          await delay(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (attempt - 1)));
+          if (this.closed) return this.rejectBatch(batch, err as Error);
+          continue;
         }
-        this.onRetry?.(err as Error, attempt);
-        await delay(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (attempt - 1)));
       }
+      this.etag = etag;
+      this.head = head;
+      this.durable = lastSeq;
+      for (const p of batch) p.resolve();
+      notify(this.onCommit, { events: batch.length, attempts: attempt, ms: performance.now() - started });
+      return;
     }
   }
 
+  /** The stored head's ETag if it is exactly the head this writer tried to commit. */
+  private async landedEarlier(head: HeadState): Promise<string | undefined> {
+    const stored = await this.journal.readHead(this.actorKey).catch(() => undefined);
+    return stored && stored.head.epoch === head.epoch && stored.head.seq === head.seq
+      ? stored.etag
+      : undefined;
+  }
+
+  private rejectBatch(batch: readonly PendingAppend[], err: Error): void {
+    for (const p of batch) p.reject(err);
+  }
+
   private async writeSnapshot(op: PendingSnapshot): Promise<void> {
+    // Snapshots queued out of order must never move the head backwards.
+    if (op.seq < this.head.snapSeq) return op.resolve();
     try {
       const { etag, head, cleanup } = await this.journal.commitSnapshot(
         this.actorKey,
@@ -252,5 +272,14 @@ export class JournalWriter {
 
   private failAll(err: Error): void {
     for (const p of this.pending.splice(0)) p.reject(err);
+  }
+}
+
+/** Runs an observer callback; an observer's failure must never break the writer. */
+function notify<A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void {
+  try {
+    callback?.(...args);
+  } catch {
+    // observers are metrics and logs; ignore their failures
   }
 }
