@@ -90,6 +90,7 @@ export async function startNode(
   const actorRuntime: ActorRuntime = new ActorRuntime({
     definitions: [...(extensions.actorDefinitions ?? [])],
     journal: stores.journal,
+    reminders: stores.reminders,
     leases,
     logger,
     metrics: createActorMetrics(metrics.registry, () => actorRuntime.countByKind()),

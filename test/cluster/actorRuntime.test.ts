@@ -55,6 +55,23 @@ describe.runIf(run)("actor runtime on a 3-node cluster", () => {
     return res.json();
   }
 
+  /** Like a real client: re-sends the same key while the answer is a retryable error (bounded). */
+  async function callUntilDone(
+    node: ServerProcess,
+    id: string,
+    command: unknown,
+    key: string,
+  ): Promise<Json> {
+    let answer: Json;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      answer = await call(node, id, command, key);
+      if (answer.ok || !answer.error.retryable) return answer;
+      retried.push(answer.error.code);
+    }
+    return answer;
+  }
+  const retried: string[] = [];
+
   async function owners(id: string): Promise<{ node: ServerProcess; epoch: number }[]> {
     const found: { node: ServerProcess; epoch: number }[] = [];
     for (const node of alive()) {
@@ -199,5 +216,18 @@ describe.runIf(run)("actor runtime on a 3-node cluster", () => {
     const other = alive()[0] as ServerProcess;
     expect(await call(other, id, { type: "get" })).toMatchObject({ ok: true, value: { total: 30 } });
     await startNode();
+  });
+
+  it("a durable reminder wakes a sleeping actor on some node", async () => {
+    const id = "alarm";
+    const node = alive()[0] as ServerProcess;
+    expect((await call(node, id, { type: "remind", name: "wake-up", inMs: 2_500 })).ok).toBe(true);
+    await eventually(async () => (await owners(id)).length === 0); // idle → deactivated
+    expect(await storedEpoch(id)).toBe(1);
+    // Nobody calls it: the reminder sweep must re-activate it (epoch 2) and fire the reminder.
+    await eventually(async () => (await storedEpoch(id)) === 2);
+    const state = await call(alive()[1] as ServerProcess, id, { type: "get" });
+    expect(state.ok).toBe(true);
+    expect(state.value.reminded).toEqual(["wake-up"]);
   });
 });

@@ -5,6 +5,7 @@ import type { ActorDefinition } from "../../server/actors/runtime/types.js";
 export interface CounterState {
   total: number;
   history: number[];
+  reminded?: string[];
 }
 
 export const CounterCommand = z.discriminatedUnion("type", [
@@ -13,19 +14,26 @@ export const CounterCommand = z.discriminatedUnion("type", [
   /** Sends `amount` to another counter through the outbox (exactly-once across actors). */
   z.object({ type: z.literal("forward"), to: z.string().regex(/^[A-Za-z0-9-]+$/), amount: z.number().int() }),
   z.object({ type: z.literal("fail") }),
+  /** Sets a durable reminder `inMs` from now; when it fires, its name is recorded in `reminded`. */
+  z.object({
+    type: z.literal("remind"),
+    name: z.string().regex(/^[a-z0-9-]{1,20}$/),
+    inMs: z.number().int().min(0),
+  }),
 ]);
 export type CounterCommand = z.infer<typeof CounterCommand>;
 
 export type CounterEvent =
   | { type: "added"; amount: number }
-  | { type: "forwarded"; to: string; amount: number };
+  | { type: "forwarded"; to: string; amount: number }
+  | { type: "reminded"; name: string };
 
 export const counterActor: ActorDefinition<CounterState, CounterCommand, CounterEvent, unknown> = {
   kind: "counter",
   commands: CounterCommand,
   snapshotEvery: 10,
   initialState: () => ({ total: 0, history: [] }),
-  decide(state, command) {
+  decide(state, command, ctx) {
     switch (command.type) {
       case "add":
         return {
@@ -34,7 +42,10 @@ export const counterActor: ActorDefinition<CounterState, CounterCommand, Counter
           reply: { total: state.total + command.amount },
         };
       case "get":
-        return { ok: true, reply: { total: state.total, history: state.history } };
+        return {
+          ok: true,
+          reply: { total: state.total, history: state.history, reminded: state.reminded ?? [] },
+        };
       case "forward":
         return {
           ok: true,
@@ -46,6 +57,10 @@ export const counterActor: ActorDefinition<CounterState, CounterCommand, Counter
         };
       case "fail":
         return { ok: false, code: "CONFLICT", message: "asked to fail" };
+      case "remind": {
+        const at = ctx.now + command.inMs;
+        return { ok: true, reply: { at }, reminders: { set: [{ name: command.name, at }] } };
+      }
       default: {
         const never: never = command;
         throw new Error(`unknown command ${JSON.stringify(never)}`);
@@ -58,6 +73,11 @@ export const counterActor: ActorDefinition<CounterState, CounterCommand, Counter
         return { total: state.total + event.amount, history: [...state.history, event.amount] };
       case "forwarded":
         return { total: state.total - event.amount, history: [...state.history, -event.amount] };
+      case "reminded":
+        return { ...state, reminded: [...(state.reminded ?? []), event.name] };
     }
+  },
+  onReminder(_state, name) {
+    return { ok: true, reply: null, events: [{ type: "reminded", name }] };
   },
 };

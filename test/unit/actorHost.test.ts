@@ -42,6 +42,7 @@ function makeHost(id: string, overrides: Partial<HostPorts> = {}): Harness {
       return { ok: true, value: null };
     },
     publish: (p) => published.push(p),
+    scheduleWake: async () => undefined,
     now: () => Date.now(),
     onStopped: (reason) => stopped.push(reason),
     ...overrides,
@@ -115,6 +116,7 @@ describe("ActorHost", () => {
       open: async (key) => ({ ...(await journal.open(key)), release: async () => undefined }),
       deliver: async () => ({ ok: true, value: null }),
       publish: () => undefined,
+      scheduleWake: async () => undefined,
       now: () => Date.now(),
       onStopped: () => undefined,
     });
@@ -212,10 +214,63 @@ describe("ActorHost", () => {
       open: async (key) => ({ ...(await journal.open(key)), release: async () => undefined }),
       deliver: async () => ({ ok: true, value: null }),
       publish: (p) => published.push(p),
+      scheduleWake: async () => undefined,
       now: () => Date.now(),
       onStopped: () => undefined,
     });
     await host.receive(external({ type: "get" }));
     await vi.waitFor(() => expect(published).toEqual([{ channel: "c", message: 1 }]));
+  });
+
+  it("keeps reminders durable: schedules a wake, and fires due ones on activation", async () => {
+    let now = 10_000;
+    const wakes: [string, number][] = [];
+    const first = makeHost("remind", {
+      now: () => now,
+      scheduleWake: async (key, at) => void wakes.push([key, at]),
+    });
+    expect(value(await first.host.receive(external({ type: "remind", name: "ping", inMs: 5_000 })))).toEqual({
+      at: 15_000,
+    });
+    expect(wakes).toEqual([["counter_remind", 15_000]]);
+    await first.host.deactivate();
+
+    now = 16_000;
+    const second = makeHost("remind", { now: () => now });
+    await second.host.whenReady();
+    await vi.waitFor(async () =>
+      expect(value(await second.host.receive(external({ type: "get" })))).toMatchObject({ total: 0 }),
+    );
+    await second.host.wake();
+    const stored = await journal.read("counter_remind");
+    expect(stored?.events.length).toBeGreaterThan(0);
+    await second.host.deactivate();
+    const third = makeHost("remind", { now: () => now });
+    await third.host.whenReady();
+    expect((third.host.state as { reminded?: string[] }).reminded).toEqual(["ping"]);
+  });
+
+  it("fires a reminder only when due, once", async () => {
+    let now = 0;
+    const { host } = makeHost("due", { now: () => now });
+    await host.receive(external({ type: "remind", name: "later", inMs: 1_000 }));
+    await host.wake();
+    expect((host.state as { reminded?: string[] }).reminded).toBeUndefined();
+    now = 1_000;
+    await host.wake();
+    await host.wake();
+    expect((host.state as { reminded?: string[] }).reminded).toEqual(["later"]);
+  });
+
+  it("registers an outbox wake so undelivered commands survive a node death", async () => {
+    const wakes: number[] = [];
+    const { host } = makeHost("outbox-wake", {
+      now: () => 50_000,
+      scheduleWake: async (_key, at) => void wakes.push(at),
+      deliver: async () => ({ ok: false, error: { code: "TIMEOUT", message: "", retryable: true } }),
+    });
+    await host.receive(external({ type: "forward", to: "elsewhere", amount: 1 }));
+    expect(wakes).toEqual([65_000]);
+    expect(host.pendingOutbox).toBe(1);
   });
 });

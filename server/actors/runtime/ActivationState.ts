@@ -24,6 +24,9 @@ export interface TurnRecord {
   readonly o?: readonly OutboxEntry[];
   /** Outbox entries confirmed delivered since the previous record. */
   readonly d?: readonly number[];
+  /** Reminders set (name → due time) and cancelled (or fired). */
+  readonly rs?: readonly [string, number][];
+  readonly rx?: readonly string[];
 }
 
 interface SnapshotV1 {
@@ -33,6 +36,7 @@ interface SnapshotV1 {
   readonly hw: [string, number][];
   readonly outbox: OutboxEntry[];
   readonly counter: number;
+  readonly reminders?: [string, number][];
 }
 
 /** Bound on remembered external results per actor (client retries come within seconds). */
@@ -49,6 +53,7 @@ export class ActivationState {
   readonly recent = new Map<string, unknown>();
   readonly highWater = new Map<string, number>();
   readonly outbox = new Map<number, OutboxEntry>();
+  readonly reminders = new Map<string, number>();
   counter = 0;
 
   constructor(
@@ -79,6 +84,15 @@ export class ActivationState {
       this.counter = Math.max(this.counter, entry.n);
     }
     for (const n of record.d ?? []) this.outbox.delete(n);
+    for (const name of record.rx ?? []) this.reminders.delete(name);
+    for (const [name, at] of record.rs ?? []) this.reminders.set(name, at);
+  }
+
+  /** Earliest reminder due time, if any. */
+  nextReminderAt(): number | undefined {
+    let earliest: number | undefined;
+    for (const at of this.reminders.values()) if (earliest === undefined || at < earliest) earliest = at;
+    return earliest;
   }
 
   toSnapshot(): Buffer {
@@ -89,6 +103,7 @@ export class ActivationState {
       hw: [...this.highWater],
       outbox: [...this.outbox.values()],
       counter: this.counter,
+      reminders: [...this.reminders],
     };
     return Buffer.from(JSON.stringify(snapshot));
   }
@@ -102,6 +117,7 @@ export class ActivationState {
     for (const [f, c] of snapshot.hw) this.highWater.set(f, c);
     for (const entry of snapshot.outbox) this.outbox.set(entry.n, entry);
     this.counter = snapshot.counter;
+    for (const [name, at] of snapshot.reminders ?? []) this.reminders.set(name, at);
   }
 }
 

@@ -9,7 +9,14 @@ import {
   type TurnRecord,
 } from "./ActivationState.js";
 import { roomIdOf } from "./ActorRef.js";
-import type { ActorRef, AnyActorDefinition, CallEnvelope, CallResult, Publication } from "./types.js";
+import type {
+  ActorRef,
+  AnyActorDefinition,
+  CallEnvelope,
+  CallResult,
+  Decision,
+  Publication,
+} from "./types.js";
 
 /** What an activation needs from the node it runs on. */
 export interface HostPorts {
@@ -20,6 +27,8 @@ export interface HostPorts {
   /** Delivers an outbox entry to another actor (through the runtime's `call`). */
   deliver(envelope: CallEnvelope): Promise<CallResult>;
   publish(publication: Publication): void;
+  /** Records in the cluster-wide reminder index that this actor must be woken at `at`. */
+  scheduleWake(actorKey: string, at: number): Promise<void>;
   now(): number;
   /** Called once when the activation can no longer serve (superseded or broken): dispose it. */
   onStopped(reason: Error): void;
@@ -29,6 +38,9 @@ export interface HostPorts {
 type Phase = "activating" | "active" | "deactivating" | "stopped";
 
 const DELIVERY_RETRY_MIN_MS = 100;
+/** Reserved reminder that keeps an undelivered outbox alive across node deaths. */
+export const OUTBOX_REMINDER = "__outbox";
+const OUTBOX_WAKE_MS = 15_000;
 const DELIVERY_RETRY_MAX_MS = 5_000;
 
 export function failure(code: string, message: string, retryable: boolean, details?: unknown): CallResult {
@@ -61,6 +73,8 @@ export class ActorHost {
   private inFlight = 0;
   private lastActivity: number;
   private lastSnapshotAt: number;
+  /** Due time last written to the reminder index (undefined: nothing written yet). */
+  private registeredWake: number | undefined;
 
   constructor(
     readonly ref: ActorRef,
@@ -132,6 +146,7 @@ export class ActorHost {
       } catch {
         return unavailable(`actor ${this.roomId} could not persist; retry`);
       }
+      if (persisted) await this.ensureWakeRegistered();
       this.ports.onTurn?.(this.ref.kind, performance.now() - started, persisted);
       return result;
     } finally {
@@ -182,20 +197,45 @@ export class ActorHost {
     if (!decision.ok) {
       return { result: failure(decision.code, decision.message, false, decision.details), persisted: false };
     }
-    const outbox: OutboxEntry[] = (decision.send ?? []).map((s) => ({
-      n: ++activation.counter,
+    const origin =
+      from === undefined ? { k: envelope.key, r: decision.reply } : { f: from, c: counter as number };
+    const persisted = this.commit(decision, origin);
+    return { result: { ok: true, value: decision.reply }, persisted };
+  }
+
+  /**
+   * Turns an accepted decision into one record (events, dedup entry, outbox, reminders), applies
+   * it to the state and hands it to the writer. Returns false when there was nothing to persist.
+   */
+  private commit(
+    decision: Extract<Decision<unknown, unknown>, { ok: true }>,
+    extra: Partial<TurnRecord>,
+  ): boolean {
+    const activation = this.activation;
+    const now = this.ports.now();
+    const outbox: OutboxEntry[] = (decision.send ?? []).map((s, i) => ({
+      n: activation.counter + 1 + i,
       to: s.to,
       command: s.command,
     }));
     const events = decision.events ?? [];
-    const hasEffects = events.length > 0 || outbox.length > 0;
-    if (!hasEffects) return { result: { ok: true, value: decision.reply }, persisted: false };
+    const set: [string, number][] = (decision.reminders?.set ?? []).map((r) => [r.name, r.at]);
+    // Outbox liveness: if this node dies before delivering, the reminder wakes the actor elsewhere.
+    const outboxWake = activation.reminders.get(OUTBOX_REMINDER);
+    if (outbox.length > 0 && (outboxWake === undefined || outboxWake > now + OUTBOX_WAKE_MS)) {
+      set.push([OUTBOX_REMINDER, now + OUTBOX_WAKE_MS]);
+    }
+    const cancel = [...(decision.reminders?.cancel ?? []), ...(extra.rx ?? [])];
+    const hasEffects = events.length > 0 || outbox.length > 0 || set.length > 0 || cancel.length > 0;
+    if (!hasEffects) return false;
 
     const record: TurnRecord = {
+      ...extra,
       ...(events.length > 0 ? { e: events } : {}),
-      ...(from === undefined ? { k: envelope.key, r: decision.reply } : { f: from, c: counter }),
       ...(outbox.length > 0 ? { o: outbox } : {}),
       ...(this.deliveredSinceRecord.length > 0 ? { d: this.deliveredSinceRecord.splice(0) } : {}),
+      ...(set.length > 0 ? { rs: set } : {}),
+      ...(cancel.length > 0 ? { rx: cancel } : {}),
     };
     activation.apply(record);
     this.persist(record);
@@ -207,7 +247,66 @@ export class ActorHost {
       },
       () => undefined,
     );
-    return { result: { ok: true, value: decision.reply }, persisted: true };
+    return true;
+  }
+
+  /**
+   * Fires every reminder that is due, each in its own turn, then makes sure the reminder index
+   * points at the next one. Called on activation and whenever the reminder sweep wakes the actor.
+   */
+  async wake(): Promise<CallResult> {
+    this.touch();
+    try {
+      await this.ready;
+    } catch (err) {
+      return unavailable(`activation failed: ${(err as Error).message}`);
+    }
+    if (this.phase !== "active") return unavailable(`actor ${this.roomId} is ${this.phase}`);
+    this.fireDueReminders();
+    try {
+      await this.lastDurable;
+    } catch {
+      return unavailable(`actor ${this.roomId} could not persist; retry`);
+    }
+    await this.ensureWakeRegistered();
+    return { ok: true, value: null };
+  }
+
+  private fireDueReminders(): void {
+    const now = this.ports.now();
+    const due = [...this.activation.reminders].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
+    for (const [name] of due) {
+      if (name === OUTBOX_REMINDER) {
+        const pending = [...this.activation.outbox.values()];
+        const rearm = pending.length > 0 ? { set: [{ name, at: now + OUTBOX_WAKE_MS }] } : {};
+        this.commit({ ok: true, reply: null, reminders: rearm }, { rx: [name] });
+        for (const entry of pending) this.startDelivery(entry.to);
+        continue;
+      }
+      const ctx = { now, self: this.ref, from: null };
+      let decision: Decision<unknown, unknown>;
+      try {
+        decision = this.definition.onReminder?.(this.activation.state as never, name, ctx) ?? {
+          ok: true,
+          reply: null,
+        };
+      } catch {
+        decision = { ok: true, reply: null }; // a bug in the handler must not re-fire forever
+      }
+      this.commit(decision.ok ? decision : { ok: true, reply: null }, { rx: [name] });
+    }
+  }
+
+  /** Keeps the cluster-wide reminder index pointing at this actor's earliest reminder. */
+  private async ensureWakeRegistered(): Promise<void> {
+    const next = this.activation.nextReminderAt();
+    if (next === undefined || next === this.registeredWake) return;
+    try {
+      await this.ports.scheduleWake(this.roomId, next);
+      this.registeredWake = next;
+    } catch {
+      // retried on the next wake or turn; the reminder itself is durable in the journal
+    }
   }
 
   private persist(record: TurnRecord): void {
@@ -278,10 +377,12 @@ export class ActorHost {
     this.activation = activation;
     this.turnsSinceSnapshot = recovery.events.length;
     this.phase = "active";
-    const destinations = new Set([...activation.outbox.values()].map((e) => roomIdOf(e.to)));
-    for (const entry of activation.outbox.values()) {
-      if (destinations.delete(roomIdOf(entry.to))) this.startDelivery(entry.to);
-    }
+    for (const entry of activation.outbox.values()) this.startDelivery(entry.to);
+    this.fireDueReminders();
+    void this.lastDurable.then(
+      () => this.ensureWakeRegistered(),
+      () => undefined,
+    );
   }
 
   /**

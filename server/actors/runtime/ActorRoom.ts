@@ -50,6 +50,11 @@ export abstract class ActorRoom extends Room {
     return this.runtime.hostFor(this).receive(envelope);
   }
 
+  /** IPC entry point of the reminder sweep: fire due reminders. */
+  async actorWake(): Promise<CallResult> {
+    return this.runtime.hostFor(this).wake();
+  }
+
   override onDispose(): Promise<void> {
     const done = this.host ? this.host.deactivate() : Promise.resolve();
     this.runtime.onRoomDisposing(this, done);

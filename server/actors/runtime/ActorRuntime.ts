@@ -3,8 +3,9 @@ import { matchMaker, type Server } from "@colyseus/core";
 import { ErrorCode } from "../../../protocol/errors.js";
 import type { Logger } from "../../logger.js";
 import type { ActorJournal } from "../../persistence/stores/ActorJournal.js";
+import { bucketOf, type ReminderIndex } from "../../persistence/stores/ReminderIndex.js";
 import { ActorHost, failure } from "./ActorHost.js";
-import { roomIdOf } from "./ActorRef.js";
+import { parseRoomId, roomIdOf } from "./ActorRef.js";
 import { ActorRoom, type ActorRoomRuntime } from "./ActorRoom.js";
 import type { LeaseManager } from "./leases.js";
 import type { ActorRuntimeMetrics } from "./metrics.js";
@@ -13,6 +14,7 @@ import type { ActorRef, AnyActorDefinition, CallEnvelope, CallResult, Publicatio
 export interface RuntimeOptions {
   readonly definitions: readonly AnyActorDefinition[];
   readonly journal: ActorJournal;
+  readonly reminders: ReminderIndex;
   readonly leases: LeaseManager;
   readonly logger: Logger;
   readonly metrics: ActorRuntimeMetrics;
@@ -22,6 +24,8 @@ export interface RuntimeOptions {
   readonly idleMs?: number;
   /** Snapshot an actor whose last snapshot is older than this and that persisted since (default 60 s). */
   readonly snapshotMaxAgeMs?: number;
+  /** How often this node looks for due reminders (default 1,000 ms). */
+  readonly reminderPollMs?: number;
 }
 
 export interface CallOptions {
@@ -31,6 +35,10 @@ export interface CallOptions {
 }
 
 const MAX_ATTEMPTS = 6;
+/** How far back a node with no stored cursor looks for overdue reminders. */
+const REMINDER_LOOKBACK_MS = 10 * 60_000;
+
+type Method = "actorCall" | "actorWake";
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -51,6 +59,8 @@ export class ActorRuntime implements ActorRoomRuntime {
   /** Rooms on this process whose actor was activated (losers of a directory race never are). */
   private readonly active = new Map<string, ActorRoom>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly reminderTimer: NodeJS.Timeout;
+  private reminderSweep: Promise<void> | undefined;
   private readonly callTimeoutMs: number;
   private readonly idleMs: number;
   private readonly snapshotMaxAgeMs: number;
@@ -62,6 +72,12 @@ export class ActorRuntime implements ActorRoomRuntime {
     this.snapshotMaxAgeMs = options.snapshotMaxAgeMs ?? 60_000;
     this.sweeper = setInterval(() => this.sweep(), Math.min(5_000, Math.max(50, this.idleMs / 4)));
     this.sweeper.unref();
+    this.reminderTimer = setInterval(() => {
+      this.reminderSweep ??= this.sweepReminders().finally(() => {
+        this.reminderSweep = undefined;
+      });
+    }, options.reminderPollMs ?? 1_000);
+    this.reminderTimer.unref();
     options.leases.onLost = (roomId) => {
       this.options.logger.warn({ actor: roomId }, "actor lease lost; deactivating");
       void this.deactivateLocal(roomId);
@@ -89,15 +105,28 @@ export class ActorRuntime implements ActorRoomRuntime {
   }
 
   /** Delivers an envelope, retrying through deactivations, races and dead owners. */
-  async send(envelope: CallEnvelope, timeoutMs = this.callTimeoutMs): Promise<CallResult> {
-    if (!this.definitions.has(envelope.to.kind)) {
-      return failure(ErrorCode.NOT_FOUND, `unknown actor kind ${envelope.to.kind}`, false);
+  send(envelope: CallEnvelope, timeoutMs = this.callTimeoutMs): Promise<CallResult> {
+    return this.route(envelope.to, "actorCall", envelope, timeoutMs);
+  }
+
+  /** Wakes an actor (activating it if it sleeps) so it fires its due reminders. */
+  wake(ref: ActorRef): Promise<CallResult> {
+    return this.route(ref, "actorWake", undefined, this.callTimeoutMs);
+  }
+
+  private async route(
+    to: ActorRef,
+    method: Method,
+    envelope: CallEnvelope | undefined,
+    timeoutMs: number,
+  ): Promise<CallResult> {
+    if (!this.definitions.has(to.kind)) {
+      return failure(ErrorCode.NOT_FOUND, `unknown actor kind ${to.kind}`, false);
     }
-    const roomId = roomIdOf(envelope.to);
     const started = performance.now();
     let last: CallResult = failure(ErrorCode.ACTOR_UNAVAILABLE, "not attempted", true);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const { result, remote } = await this.attempt(roomId, envelope, timeoutMs);
+      const { result, remote } = await this.attempt(to, method, envelope, timeoutMs);
       last = result;
       if (result.ok || !result.error.retryable || result.error.code === ErrorCode.TIMEOUT) {
         this.options.metrics.callDuration.observe(
@@ -112,25 +141,28 @@ export class ActorRuntime implements ActorRoomRuntime {
   }
 
   private async attempt(
-    roomId: string,
-    envelope: CallEnvelope,
+    to: ActorRef,
+    method: Method,
+    envelope: CallEnvelope | undefined,
     timeoutMs: number,
   ): Promise<{ result: CallResult; remote: boolean }> {
+    const roomId = roomIdOf(to);
     const timeout = () =>
       failure(ErrorCode.TIMEOUT, `actor ${roomId} did not answer within ${timeoutMs} ms`, true);
     await this.disposing.get(roomId);
     const local = matchMaker.getLocalRoomById(roomId) as ActorRoom | undefined;
     if (local) {
       // Local calls skip serialization; clone so the actor never shares objects with the caller.
-      return {
-        result: await withTimeout(local.actorCall(structuredClone(envelope)), timeoutMs, timeout),
-        remote: false,
-      };
+      const pending =
+        method === "actorCall"
+          ? local.actorCall(structuredClone(envelope as CallEnvelope))
+          : local.actorWake();
+      return { result: await withTimeout(pending, timeoutMs, timeout), remote: false };
     }
     let listing = await matchMaker.getRoomById(roomId);
     if (!listing) {
       try {
-        listing = await matchMaker.createRoom(envelope.to.kind, { actorId: envelope.to.id });
+        listing = await matchMaker.createRoom(to.kind, { actorId: to.id });
         this.options.metrics.placements.inc();
       } catch (err) {
         return {
@@ -139,14 +171,10 @@ export class ActorRuntime implements ActorRoomRuntime {
         };
       }
     }
-    if (listing.processId === matchMaker.processId) return this.attempt(roomId, envelope, timeoutMs);
+    if (listing.processId === matchMaker.processId) return this.attempt(to, method, envelope, timeoutMs);
     try {
-      const result = (await matchMaker.remoteRoomCall(
-        roomId,
-        "actorCall",
-        [envelope],
-        timeoutMs,
-      )) as CallResult;
+      const args = method === "actorCall" ? [envelope] : [];
+      const result = (await matchMaker.remoteRoomCall(roomId, method, args, timeoutMs)) as CallResult;
       return { result, remote: true };
     } catch {
       // No answer: either the owner is slow, or it died and left its listing behind. The health
@@ -183,6 +211,7 @@ export class ActorRuntime implements ActorRoomRuntime {
         return { ...opened, release: () => leases.release(actorKey, opened.writer.epoch) };
       },
       deliver: (envelope) => this.send(envelope),
+      scheduleWake: (actorKey, at) => this.options.reminders.schedule(actorKey, at),
       publish: (p: Publication) => void matchMaker.presence.publish(p.channel, p.message),
       now: () => Date.now(),
       onStopped: (reason) => {
@@ -252,8 +281,37 @@ export class ActorRuntime implements ActorRoomRuntime {
     await room.disconnect().catch(() => undefined);
   }
 
+  /**
+   * Wakes every actor whose reminder is due. Every node sweeps (no leader to elect or lose);
+   * a duplicate wake only re-checks an actor's reminders. The shared cursor skips buckets
+   * that were fully handled.
+   */
+  private async sweepReminders(): Promise<void> {
+    const { reminders, logger } = this.options;
+    const now = Date.now();
+    try {
+      const from = await reminders.readCursor(bucketOf(now - REMINDER_LOOKBACK_MS));
+      const due = await reminders.due(from, now);
+      let earliestFailed: number | undefined;
+      await Promise.all(
+        due.map(async (wake) => {
+          const ref = parseRoomId(wake.actorKey);
+          const result =
+            ref && this.definitions.has(ref.kind) ? await this.wake(ref) : { ok: true as const, value: null };
+          if (result.ok) await reminders.done(wake);
+          else earliestFailed = Math.min(earliestFailed ?? wake.bucket, wake.bucket);
+        }),
+      );
+      const next = earliestFailed ?? bucketOf(now);
+      if (next > from) await reminders.writeCursor(next);
+    } catch (err) {
+      logger.warn({ err }, "reminder sweep failed; will retry");
+    }
+  }
+
   close(): void {
     clearInterval(this.sweeper);
+    clearInterval(this.reminderTimer);
     this.options.leases.close();
   }
 }

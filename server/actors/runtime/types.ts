@@ -20,6 +20,12 @@ export interface Outgoing {
   readonly command: unknown;
 }
 
+/** A named wake-up at a wall-clock time (ms); delivered to `onReminder`. */
+export interface Reminder {
+  readonly name: string;
+  readonly at: number;
+}
+
 /** A fire-and-forget message on a pub/sub channel, sent after this turn is durable. */
 export interface Publication {
   readonly channel: string;
@@ -33,6 +39,8 @@ export type Decision<E, R> =
       readonly events?: readonly E[];
       readonly send?: readonly Outgoing[];
       readonly publish?: readonly Publication[];
+      /** Durable reminders: set (by name, replacing) or cancel; they fire even if the actor sleeps. */
+      readonly reminders?: { readonly set?: readonly Reminder[]; readonly cancel?: readonly string[] };
     }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly details?: unknown };
 
@@ -54,6 +62,8 @@ export interface ActorDefinition<S, C, E, R> {
   evolve(state: S, event: E): S;
   /** Snapshot after this many persisted turns (default 100). */
   readonly snapshotEvery?: number;
+  /** Handles a due reminder (already removed from the actor's reminders when this runs). */
+  onReminder?(state: Readonly<S>, name: string, ctx: TurnContext): Decision<E, R>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds definitions of unrelated state types

@@ -4,10 +4,12 @@ import { ACTOR_TABLE, ActorJournal, SNAPSHOT_CONTAINER } from "./ActorJournal.js
 import { BlogStore, CatalogueStore, EventStore, ForumStore } from "./contentStores.js";
 import { PHOTO_CONTAINER, PhotoStore } from "./PhotoStore.js";
 import { REFRESH_TABLES, RefreshTokenStore } from "./RefreshTokenStore.js";
+import { REMINDER_TABLE, ReminderIndex } from "./ReminderIndex.js";
 
 /** Every table the stores use, created at boot on Azure. */
 export const ALL_TABLES: readonly string[] = [
   ACTOR_TABLE,
+  REMINDER_TABLE,
   ...Object.values(ACCOUNT_TABLES),
   ...Object.values(REFRESH_TABLES),
   "catalogue",
@@ -27,6 +29,7 @@ export interface Stores {
   readonly accounts: AccountStore;
   readonly refreshTokens: RefreshTokenStore;
   readonly journal: ActorJournal;
+  readonly reminders: ReminderIndex;
   readonly catalogue: CatalogueStore;
   readonly blog: BlogStore;
   readonly events: EventStore;
@@ -40,6 +43,7 @@ export function createStores(storage: Storage): Stores {
     accounts: new AccountStore(storage.tables),
     refreshTokens: new RefreshTokenStore(storage.tables),
     journal: new ActorJournal(storage.tables, storage.blobs),
+    reminders: new ReminderIndex(storage.tables),
     catalogue: new CatalogueStore(storage.tables),
     blog: new BlogStore(storage.tables),
     events: new EventStore(storage.tables),
