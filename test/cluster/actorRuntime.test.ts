@@ -119,10 +119,12 @@ describe.runIf(run)("actor runtime on a 3-node cluster", () => {
     const id = "storm";
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        call(alive()[i % 3] as ServerProcess, id, { type: "add", amount: 1 }),
+        callUntilDone(alive()[i % 3] as ServerProcess, id, { type: "add", amount: 1 }, `storm-${i}`),
       ),
     );
-    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(JSON.stringify(results.filter((r) => !r.ok))).toBe("[]");
+    if (retried.length > 0)
+      console.info(`storm: ${retried.length} retryable answers (${[...new Set(retried)]})`);
     expect((await call(alive()[0] as ServerProcess, id, { type: "get" })).value.total).toBe(100);
     expect(await owners(id)).toHaveLength(1);
     expect(await storedEpoch(id)).toBe(1);
