@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -532,6 +533,64 @@ describe("metrics", () => {
     );
     expect(res.text).toContain("lovecraft_http_request_duration_seconds_bucket");
     expect(res.text).toContain("lovecraft_process_cpu_user_seconds_total");
+  });
+
+  it("never turns an unknown path into a label, whatever answers it", async () => {
+    const fresh = createMetrics();
+    const metered = buildApp({ checks: [], isDraining: () => false }, fresh);
+    const token = randomUUID();
+    // Answered by the CORS preflight handler, before any route.
+    const preflight = await request(metered).options(`/random-${token}`);
+    expect(preflight.status).toBe(204);
+    // Refused inside the /api/v1 router, before any route.
+    const refused = await request(metered)
+      .post(`/api/v1/x${token}`)
+      .set("Content-Type", "text/plain")
+      .send("hello");
+    errorBody(refused, 415, "UNSUPPORTED_MEDIA_TYPE");
+    errorBody(await request(metered).get(`/api/v1/y${token}`), 404, "NOT_FOUND");
+    errorBody(await request(metered).get(`/z${token}`), 404, "NOT_FOUND");
+
+    const res = await request(metered).get("/metrics");
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain(token);
+    expect(res.text).toContain(
+      'lovecraft_http_requests_total{method="OPTIONS",route="unmatched",status="204"} 1',
+    );
+    expect(res.text).toContain(
+      'lovecraft_http_requests_total{method="POST",route="unmatched",status="415"} 1',
+    );
+    expect(res.text).toContain(
+      'lovecraft_http_requests_total{method="GET",route="unmatched",status="404"} 2',
+    );
+    expect(res.text).toMatch(
+      /lovecraft_http_request_duration_seconds_count\{method="OPTIONS",route="unmatched"\} 1/,
+    );
+    const routes = [...res.text.matchAll(/route="([^"]*)"/g)].map((m) => m[1]);
+    expect(routes.length).toBeGreaterThan(0);
+    expect(new Set(routes)).toEqual(new Set(["unmatched"]));
+  });
+
+  it("keeps the /api/v1 prefix in the route label of an error answered by a route", async () => {
+    const fresh = createMetrics();
+    const metered = buildApp({ checks: [], isDraining: () => false }, fresh);
+    errorBody(await request(metered).get("/api/v1/store/items/does-not-exist"), 404, "NOT_FOUND");
+    errorBody(await request(metered).get("/api/v1/store/items/Bad_Id"), 400, "VALIDATION_FAILED");
+    const item = seed.storeItems[0]!;
+    okData(await request(metered).get(`/api/v1/store/items/${item.id}`));
+
+    const res = await request(metered).get("/metrics");
+    expect(res.text).toContain(
+      'lovecraft_http_requests_total{method="GET",route="/api/v1/store/items/:id",status="404"} 1',
+    );
+    expect(res.text).toContain(
+      'lovecraft_http_requests_total{method="GET",route="/api/v1/store/items/:id",status="400"} 1',
+    );
+    expect(res.text).toContain(
+      'lovecraft_http_requests_total{method="GET",route="/api/v1/store/items/:id",status="200"} 1',
+    );
+    expect(res.text).not.toContain('route="/store/items/:id"');
+    expect(res.text).not.toContain("does-not-exist");
   });
 
   it("counts requests of the shared app too", async () => {

@@ -188,6 +188,48 @@ describe("loadConfig", () => {
     expect(configError({ CORS_ORIGINS: "not a url" })).toContain("CORS_ORIGINS");
   });
 
+  it("never echoes a REDIS_URL, which may carry a password", () => {
+    const message = configError({ REDIS_URL: "rediss://:s3cretpw@cache.example:6380/ 0" });
+    expect(message).toContain("REDIS_URL");
+    expect(message).not.toContain("s3cretpw");
+    expect(message).not.toContain("cache.example");
+    expect(message).not.toContain("got");
+  });
+
+  it("refuses a PUBLIC_ADDRESS with a scheme", () => {
+    for (const value of ["https://game.example", "http://game.example:8080/realtime", "wss://game.example"]) {
+      const message = configError({ PUBLIC_ADDRESS: value });
+      expect(message).toContain("PUBLIC_ADDRESS must be host[:port][/path] without a scheme");
+    }
+    expect(loadConfig({ PUBLIC_ADDRESS: "game.example:8080" }).publicAddress).toBe("game.example:8080");
+  });
+
+  it("keeps the message on one line when a bad value contains line breaks", () => {
+    for (const value of ["a b\nc", "a b\r\nc", "x\ny\rz w"]) {
+      const message = configError({ PUBLIC_ADDRESS: value, LOG_LEVEL: "loud\ninjected" });
+      expect(message.split(/\r\n|\r|\n/)).toHaveLength(1);
+      expect(message).toContain("PUBLIC_ADDRESS");
+      expect(message).toContain("LOG_LEVEL");
+      expect(message.split("; ")).toHaveLength(2);
+    }
+  });
+
+  it("reports production requirements together with other bad variables", () => {
+    const message = configError({ NODE_ENV: "production", PORT: "abc" });
+    expect(message).toContain("PORT must be a number");
+    expect(message).toContain("JWT_PRIVATE_KEY is required when NODE_ENV=production");
+    expect(message).toContain("CORS_ORIGINS is required when NODE_ENV=production");
+    expect(message.split("; ")).toHaveLength(3);
+  });
+
+  it("refuses a production CORS_ORIGINS that lists no origin", () => {
+    for (const value of [" , ", ",", "   ", " ,, , "]) {
+      const message = configError({ NODE_ENV: "production", JWT_PRIVATE_KEY: PEM, CORS_ORIGINS: value });
+      expect(message).toContain("CORS_ORIGINS is required when NODE_ENV=production");
+      expect(message).not.toContain("JWT_PRIVATE_KEY");
+    }
+  });
+
   it("selects Azure storage when STORAGE_CONNECTION_STRING is set", () => {
     const dev = "UseDevelopmentStorage=true";
     expect(loadConfig({ STORAGE_CONNECTION_STRING: dev }).storage).toEqual({

@@ -88,6 +88,16 @@ class FakeJournal {
     return result.promise;
   }
 
+  /** What `readHead` answers (the writer asks after an ambiguous commit); undefined: no head row. */
+  storedHead: { head: HeadState; etag: string } | undefined;
+  /** Actor keys passed to `readHead`, in order. */
+  readonly headReads: string[] = [];
+
+  async readHead(actorKey: string): Promise<{ head: HeadState; etag: string } | undefined> {
+    this.headReads.push(actorKey);
+    return this.storedHead;
+  }
+
   /** The next call not yet handed out, waiting for it if needed. */
   next(): Promise<Call> {
     const index = this.taken++;
@@ -145,6 +155,8 @@ function makeWriter(head: HeadState = INITIAL_HEAD) {
 }
 
 const buf = (text: string) => Buffer.from(text);
+/** Longer than any retry backoff the writer may wait. */
+const RETRY_CEILING_MS = 10_000;
 const seqs = (call: EventsCall) => call.events.map((e) => e.seq);
 
 afterEach(() => {
@@ -401,6 +413,164 @@ describe("JournalWriter retries", () => {
   });
 });
 
+describe("JournalWriter observers", () => {
+  it("keeps committing when onCommit throws", async () => {
+    const { journal, writer } = makeWriter();
+    const onCommit = vi.fn(() => {
+      throw new Error("metrics exploded");
+    });
+    writer.onCommit = onCommit;
+    const a = writer.append(buf("a"));
+    const first = await journal.nextEvents();
+    first.result.resolve("etag1");
+    await a.durable;
+    expect(writer.isFenced).toBe(false);
+    expect(writer.durableSeq).toBe(1);
+
+    const b = writer.append(buf("b"));
+    const c = writer.append(buf("c"));
+    const second = await journal.nextEvents();
+    expect(seqs(second)).toEqual([2, 3]);
+    expect(second.etag).toBe("etag1");
+    second.result.resolve("etag2");
+    await Promise.all([b.durable, c.durable]);
+    const d = writer.append(buf("d"));
+    const third = await journal.nextEvents();
+    expect(seqs(third)).toEqual([4]);
+    expect(third.etag).toBe("etag2");
+    third.result.resolve("etag3");
+    await d.durable;
+    expect(onCommit).toHaveBeenCalledTimes(3);
+    expect(writer.isFenced).toBe(false);
+    expect(writer.durableSeq).toBe(4);
+  });
+
+  it("still retries the batch when onRetry throws, without a gap after it", async () => {
+    vi.useFakeTimers();
+    const { journal, writer } = makeWriter();
+    const onRetry = vi.fn(() => {
+      throw new Error("logger exploded");
+    });
+    writer.onRetry = onRetry;
+    const a = writer.append(buf("a"));
+    const attempt1 = await journal.nextEvents();
+    attempt1.result.reject(new StorageUnavailableError("down"));
+    const aState = track(a.durable);
+    await tick();
+    expect(onRetry).toHaveBeenCalledTimes(1);
+    expect(aState.state).toBe("pending");
+
+    await vi.advanceTimersByTimeAsync(RETRY_CEILING_MS);
+    await tick();
+    expect(journal.calls).toHaveLength(2);
+    const attempt2 = await journal.nextEvents();
+    expect(attempt2.events).toEqual(attempt1.events);
+    expect(attempt2.etag).toBe("etag0");
+    attempt2.result.resolve("etag1");
+    await a.durable;
+    expect(writer.isFenced).toBe(false);
+    expect(writer.durableSeq).toBe(1);
+
+    const b = writer.append(buf("b"));
+    expect(b.seq).toBe(2);
+    const next = await journal.nextEvents();
+    expect(seqs(next)).toEqual([2]);
+    expect(next.etag).toBe("etag1");
+    expect(next.head).toEqual({ epoch: 1, seq: 2, snapSeq: 0, snapEncoding: "none" });
+    next.result.resolve("etag2");
+    await b.durable;
+    expect(writer.durableSeq).toBe(2);
+  });
+});
+
+describe("JournalWriter ambiguous commits", () => {
+  /** First attempt times out, the retry conflicts: did the first attempt land after all? */
+  async function ambiguousCommit(stored: { head: HeadState; etag: string } | undefined) {
+    vi.useFakeTimers();
+    const { journal, writer } = makeWriter();
+    journal.storedHead = stored;
+    const a = writer.append(buf("a"));
+    const b = writer.append(buf("b"));
+    const first = await journal.nextEvents();
+    first.result.resolve("etag1");
+    await a.durable;
+
+    const attempt1 = await journal.nextEvents();
+    expect(seqs(attempt1)).toEqual([2]);
+    attempt1.result.reject(new StorageUnavailableError("timed out after the write"));
+    await tick();
+    await vi.advanceTimersByTimeAsync(RETRY_CEILING_MS);
+    const attempt2 = await journal.nextEvents();
+    expect(attempt2.events).toEqual(attempt1.events);
+    expect(attempt2.etag).toBe("etag1");
+    const conflict = new ConcurrencyError("etag-mismatch", "head changed");
+    attempt2.result.reject(conflict);
+    const bState = track(b.durable);
+    await writer.flush();
+    await tick();
+    return { journal, writer, b: bState, conflict };
+  }
+
+  it("recognizes its own landed commit and carries on with the stored ETag", async () => {
+    const { journal, writer, b } = await ambiguousCommit({
+      head: { epoch: 1, seq: 2, snapSeq: 0, snapEncoding: "none" },
+      etag: "etagLanded",
+    });
+    expect(journal.headReads).toEqual(["user_x"]);
+    expect(b.state).toBe("resolved");
+    expect(writer.isFenced).toBe(false);
+    expect(writer.durableSeq).toBe(2);
+
+    const c = writer.append(buf("c"));
+    expect(c.seq).toBe(3);
+    const next = await journal.nextEvents();
+    expect(seqs(next)).toEqual([3]);
+    expect(next.etag).toBe("etagLanded");
+    expect(next.head).toEqual({ epoch: 1, seq: 3, snapSeq: 0, snapEncoding: "none" });
+    next.result.resolve("etag3");
+    await c.durable;
+    expect(writer.durableSeq).toBe(3);
+  });
+
+  it("fences when the stored head belongs to another epoch", async () => {
+    const { journal, writer, b, conflict } = await ambiguousCommit({
+      head: { epoch: 2, seq: 2, snapSeq: 0, snapEncoding: "none" },
+      etag: "etagOther",
+    });
+    expect(journal.headReads).toEqual(["user_x"]);
+    expect(b.state).toBe("rejected");
+    expect(b.error).toBeInstanceOf(FencedError);
+    expect((b.error as Error).cause).toBe(conflict);
+    expect(writer.isFenced).toBe(true);
+    expect(() => writer.append(buf("c"))).toThrow(FencedError);
+    expect(journal.calls).toHaveLength(3);
+  });
+
+  it("fences when the stored head has our epoch but another seq, or is missing", async () => {
+    for (const stored of [
+      { head: { epoch: 1, seq: 1, snapSeq: 0, snapEncoding: "none" } as HeadState, etag: "etagOld" },
+      { head: { epoch: 1, seq: 3, snapSeq: 0, snapEncoding: "none" } as HeadState, etag: "etagAhead" },
+      undefined,
+    ]) {
+      const { writer, b } = await ambiguousCommit(stored);
+      expect(b.state).toBe("rejected");
+      expect(b.error).toBeInstanceOf(FencedError);
+      expect(writer.isFenced).toBe(true);
+      vi.useRealTimers();
+    }
+  });
+
+  it("does not read the head on a first-attempt conflict", async () => {
+    const { journal, writer } = makeWriter();
+    journal.storedHead = { head: { epoch: 1, seq: 1, snapSeq: 0, snapEncoding: "none" }, etag: "etagX" };
+    const a = writer.append(buf("a"));
+    (await journal.nextEvents()).result.reject(new ConcurrencyError("etag-mismatch", "head changed"));
+    await expect(a.durable).rejects.toBeInstanceOf(FencedError);
+    expect(journal.headReads).toEqual([]);
+    expect(writer.isFenced).toBe(true);
+  });
+});
+
 describe("JournalWriter fencing", () => {
   it("fences on a ConcurrencyError: in-flight and queued appends fail, later appends throw", async () => {
     const { journal, writer } = makeWriter();
@@ -494,6 +664,39 @@ describe("JournalWriter close", () => {
     await writer.flush();
     expect(onRetry).not.toHaveBeenCalled();
     expect(journal.calls).toHaveLength(1);
+  });
+
+  it("rejects a batch waiting out its retry backoff when closed, and never retries it", async () => {
+    vi.useFakeTimers();
+    const { journal, writer } = makeWriter();
+    const onRetry = vi.fn();
+    writer.onRetry = onRetry;
+    const a = writer.append(buf("a"));
+    const b = writer.append(buf("b"));
+    const attempt1 = await journal.nextEvents();
+    expect(seqs(attempt1)).toEqual([1]);
+    attempt1.result.reject(new StorageUnavailableError("down"));
+    const aState = track(a.durable);
+    const bState = track(b.durable);
+    await tick();
+    expect(onRetry).toHaveBeenCalledTimes(1);
+    expect(aState.state).toBe("pending");
+
+    writer.close(); // during the 50 ms backoff
+    await tick();
+    expect(bState.state).toBe("rejected");
+    expect(bState.error).toBeInstanceOf(StorageUnavailableError);
+
+    await vi.advanceTimersByTimeAsync(RETRY_CEILING_MS);
+    await tick();
+    expect(aState.state).toBe("rejected");
+    expect(aState.error).toBeInstanceOf(StorageUnavailableError);
+    expect(journal.calls).toHaveLength(1);
+    expect(onRetry).toHaveBeenCalledTimes(1);
+    await writer.flush();
+    expect(writer.isFenced).toBe(false);
+    expect(writer.durableSeq).toBe(0);
+    expect(writer.backlog).toBe(0);
   });
 
   it("still acknowledges an in-flight batch that commits after close", async () => {
@@ -617,6 +820,33 @@ describe("JournalWriter snapshot", () => {
     expect(second.etag).toBe("etagS");
     second.result.resolve("etag2");
     await b.durable;
+  });
+
+  it("never moves the snapshot backwards when a lower one is queued behind a higher one", async () => {
+    const { journal, writer } = makeWriter({ epoch: 1, seq: 5, snapSeq: 0, snapEncoding: "none" });
+    const high = writer.snapshot(buf("s5"), 5);
+    // Valid when called: the durable head still says snapSeq 0.
+    const low = track(writer.snapshot(buf("s3"), 3));
+    const highCall = await journal.nextSnapshot();
+    expect(highCall.head).toEqual({ epoch: 1, seq: 5, snapSeq: 5 });
+    highCall.result.resolve({
+      etag: "etagS5",
+      head: { epoch: 1, seq: 5, snapSeq: 5, snapEncoding: "inline" },
+      cleanup: async () => undefined,
+    });
+    await high;
+    await tick();
+    expect(low.state).toBe("resolved");
+    const snapSeqs = journal.calls.flatMap((c) => (c.kind === "snapshot" ? [c.head.snapSeq] : []));
+    expect(snapSeqs).toEqual([5]);
+    expect(writer.snapshotSeq).toBe(5);
+
+    const a = writer.append(buf("a"));
+    const next = await journal.nextEvents();
+    expect(next.etag).toBe("etagS5");
+    expect(next.head).toEqual({ epoch: 1, seq: 6, snapSeq: 5, snapEncoding: "inline" });
+    next.result.resolve("etag6");
+    await a.durable;
   });
 
   it("rejects the snapshot on a transient failure but keeps the writer usable", async () => {
