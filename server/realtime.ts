@@ -1,9 +1,11 @@
-import { LocalDriver, LocalPresence, type MatchMakerDriver, type Presence, Server } from "@colyseus/core";
+import { LocalPresence, type MatchMakerDriver, type Presence, Server } from "@colyseus/core";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Express } from "express";
 import type { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
 import { AtomicRedisDriver } from "./actors/runtime/AtomicRedisDriver.js";
+import { IndexedLocalDriver } from "./actors/runtime/IndexedLocalDriver.js";
+import { placeActor } from "./actors/runtime/placement.js";
 import type { Logger } from "./logger.js";
 import { roomDefinitions } from "./rooms/index.js";
 
@@ -27,12 +29,13 @@ export function createRealtimeServer(options: RealtimeOptions): Server {
   const presence: Presence = options.redisUrl ? new RedisPresence(options.redisUrl) : new LocalPresence();
   const driver: MatchMakerDriver = options.redisUrl
     ? new AtomicRedisDriver(options.redisUrl)
-    : new LocalDriver();
+    : new IndexedLocalDriver();
   const server = new Server({
     transport: new WebSocketTransport(TRANSPORT),
     presence,
     driver,
     ...(options.publicAddress ? { publicAddress: options.publicAddress } : {}),
+    selectProcessIdToCreateRoom: placeActor,
     gracefullyShutdown: false,
     greet: false,
     logger: options.logger.child({ component: "colyseus" }),

@@ -4,14 +4,15 @@
  * bounded in count; results go to stdout and to BENCHMARKS.md.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openAzureStorage } from "../../server/persistence/azure/openAzureStorage.js";
 import type { Storage } from "../../server/persistence/ports.js";
 import { openEmbeddedStorage } from "../../server/persistence/sqlite/openEmbeddedStorage.js";
 import { createStores } from "../../server/persistence/stores/index.js";
 import { startAzurite } from "../../test/support/azurite.js";
+import { writeSection } from "./report.js";
 import { fmt, type LatencySummary, summarize } from "./stats.js";
 
 interface Row {
@@ -149,12 +150,11 @@ try {
   await embedded.close();
   const table = report(rows);
   console.log(table);
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`;
-  writeFileSync(
-    "BENCHMARKS.md",
-    `# Benchmarks\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${machine}).\n` +
-      "Latency of a journal append is from `append()` to its durable acknowledgement.\n\n" +
-      `## Storage\n\n${table}\n`,
+  writeSection(
+    "Storage",
+    "Durable write throughput through the server's storage ports. Latency of a journal append is " +
+      "from `append()` to its durable acknowledgement.\n\n" +
+      table,
   );
 } finally {
   await azurite.stop();

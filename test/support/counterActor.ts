@@ -2,6 +2,9 @@ import { z } from "zod";
 import type { ActorDefinition } from "../../server/actors/runtime/types.js";
 
 /** A minimal actor kind used to exercise the runtime: a counter that can also forward amounts. */
+/** History keeps the last entries only, so snapshots stay small however long an actor lives. */
+const HISTORY = 50;
+
 export interface CounterState {
   total: number;
   history: number[];
@@ -31,7 +34,7 @@ export type CounterEvent =
 export const counterActor: ActorDefinition<CounterState, CounterCommand, CounterEvent, unknown> = {
   kind: "counter",
   commands: CounterCommand,
-  snapshotEvery: 10,
+  snapshotEvery: 100,
   initialState: () => ({ total: 0, history: [] }),
   decide(state, command, ctx) {
     switch (command.type) {
@@ -70,9 +73,15 @@ export const counterActor: ActorDefinition<CounterState, CounterCommand, Counter
   evolve(state, event) {
     switch (event.type) {
       case "added":
-        return { total: state.total + event.amount, history: [...state.history, event.amount] };
+        return {
+          total: state.total + event.amount,
+          history: [...state.history, event.amount].slice(-HISTORY),
+        };
       case "forwarded":
-        return { total: state.total - event.amount, history: [...state.history, -event.amount] };
+        return {
+          total: state.total - event.amount,
+          history: [...state.history, -event.amount].slice(-HISTORY),
+        };
       case "reminded":
         return { ...state, reminded: [...(state.reminded ?? []), event.name] };
     }

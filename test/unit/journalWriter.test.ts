@@ -546,10 +546,10 @@ describe("JournalWriter ambiguous commits", () => {
     expect(journal.calls).toHaveLength(3);
   });
 
-  it("fences when the stored head has our epoch but another seq, or is missing", async () => {
+  it("fences when the stored head has our epoch but an unexplained seq, or is missing", async () => {
     for (const stored of [
-      { head: { epoch: 1, seq: 1, snapSeq: 0, snapEncoding: "none" } as HeadState, etag: "etagOld" },
       { head: { epoch: 1, seq: 3, snapSeq: 0, snapEncoding: "none" } as HeadState, etag: "etagAhead" },
+      { head: { epoch: 1, seq: 0, snapSeq: 0, snapEncoding: "none" } as HeadState, etag: "etagBehind" },
       undefined,
     ]) {
       const { writer, b } = await ambiguousCommit(stored);
@@ -560,14 +560,31 @@ describe("JournalWriter ambiguous commits", () => {
     }
   });
 
-  it("does not read the head on a first-attempt conflict", async () => {
+  it("fences on a first-attempt conflict when the stored head belongs to a newer epoch", async () => {
     const { journal, writer } = makeWriter();
-    journal.storedHead = { head: { epoch: 1, seq: 1, snapSeq: 0, snapEncoding: "none" }, etag: "etagX" };
+    journal.storedHead = { head: { epoch: 2, seq: 1, snapSeq: 0, snapEncoding: "none" }, etag: "etagX" };
     const a = writer.append(buf("a"));
     (await journal.nextEvents()).result.reject(new ConcurrencyError("etag-mismatch", "head changed"));
     await expect(a.durable).rejects.toBeInstanceOf(FencedError);
-    expect(journal.headReads).toEqual([]);
+    expect(journal.headReads).toHaveLength(1);
     expect(writer.isFenced).toBe(true);
+  });
+
+  it("retries with the stored ETag when its own earlier write (a lost snapshot answer) moved the head", async () => {
+    const { journal, writer } = makeWriter();
+    const a = writer.append(buf("a"));
+    (await journal.nextEvents()).result.resolve("etag1");
+    await a.durable;
+    // Same epoch, same durable seq, another ETag and a newer snapshot: only this writer wrote it.
+    journal.storedHead = { head: { epoch: 1, seq: 1, snapSeq: 1, snapEncoding: "inline" }, etag: "etagSnap" };
+    const b = writer.append(buf("b"));
+    (await journal.nextEvents()).result.reject(new ConcurrencyError("etag-mismatch", "head changed"));
+    const retry = await journal.nextEvents();
+    expect(retry.etag).toBe("etagSnap");
+    expect(retry.head).toMatchObject({ epoch: 1, seq: 2, snapSeq: 1, snapEncoding: "inline" });
+    retry.result.resolve("etag2");
+    await b.durable;
+    expect(writer.isFenced).toBe(false);
   });
 });
 

@@ -50,6 +50,15 @@ export abstract class ActorRoom extends Room {
     return this.runtime.hostFor(this).receive(envelope);
   }
 
+  /** A device joined (the room adapter of each kind authorizes it first): the actor is in use. */
+  override onJoin(): void {
+    this.host?.touch();
+  }
+
+  override onLeave(): void {
+    this.host?.touch();
+  }
+
   /** IPC entry point of the reminder sweep: fire due reminders. */
   async actorWake(): Promise<CallResult> {
     return this.runtime.hostFor(this).wake();

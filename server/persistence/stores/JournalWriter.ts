@@ -191,8 +191,9 @@ export class JournalWriter {
   private async commitWithRetry(batch: PendingAppend[]): Promise<void> {
     const started = performance.now();
     const lastSeq = (batch.at(-1) as PendingAppend).event.seq;
-    const head: HeadState = { ...this.head, seq: lastSeq };
     for (let attempt = 1; ; attempt++) {
+      // Recomputed each attempt: a conflict may have taught us a newer head of our own.
+      const head: HeadState = { ...this.head, seq: lastSeq };
       let etag: string | undefined;
       try {
         etag = await this.journal.commitEvents(
@@ -201,10 +202,16 @@ export class JournalWriter {
           head,
           batch.map((p) => p.event),
         );
-      } catch (err) {
-        // A retried commit may have landed the first time (an Azure timeout after the write):
-        // the retry then conflicts with our own head. Recognize it instead of fencing ourselves.
-        if (attempt > 1 && err instanceof ConcurrencyError) etag = await this.landedEarlier(head);
+      } catch (caught) {
+        let err = caught;
+        if (err instanceof ConcurrencyError) {
+          const verdict = await this.explainConflict(lastSeq);
+          if (verdict.kind === "landed") etag = verdict.etag;
+          else if (verdict.kind === "stale-etag")
+            continue; // our own earlier write landed; retry now
+          else if (verdict.kind === "unknown")
+            err = new StorageUnavailableError("head unreadable after a conflict");
+        }
         if (etag === undefined) {
           if (this.handleFatal(err, batch)) return;
           if (this.closed) return this.rejectBatch(batch, err as Error);
@@ -223,12 +230,40 @@ export class JournalWriter {
     }
   }
 
-  /** The stored head's ETag if it is exactly the head this writer tried to commit. */
-  private async landedEarlier(head: HeadState): Promise<string | undefined> {
+  /**
+   * Explains a conflict on the head. The epoch identifies this activation, so a stored head with
+   * our epoch was written by us: either the commit being retried landed the first time (a
+   * timeout after the write), or an earlier write whose answer was lost (a snapshot) moved the
+   * ETag on. Only a head with another epoch means a newer activation: then fence.
+   */
+  private async explainConflict(
+    lastSeq: number,
+  ): Promise<
+    { kind: "landed"; etag: string } | { kind: "stale-etag" } | { kind: "superseded" } | { kind: "unknown" }
+  > {
+    let stored: Awaited<ReturnType<ActorJournal["readHead"]>>;
+    try {
+      stored = await this.journal.readHead(this.actorKey);
+    } catch {
+      return { kind: "unknown" };
+    }
+    if (!stored || stored.head.epoch !== this.head.epoch) return { kind: "superseded" };
+    if (stored.head.seq === lastSeq) return { kind: "landed", etag: stored.etag };
+    if (stored.head.seq === this.head.seq && stored.etag !== this.etag) {
+      this.etag = stored.etag;
+      this.head = stored.head;
+      return { kind: "stale-etag" };
+    }
+    return { kind: "superseded" };
+  }
+
+  /** After an ambiguous snapshot failure: adopt the head if the snapshot landed after all. */
+  private async snapshotLanded(snapSeq: number): Promise<boolean> {
     const stored = await this.journal.readHead(this.actorKey).catch(() => undefined);
-    return stored && stored.head.epoch === head.epoch && stored.head.seq === head.seq
-      ? stored.etag
-      : undefined;
+    if (!stored || stored.head.epoch !== this.head.epoch || stored.head.snapSeq !== snapSeq) return false;
+    this.etag = stored.etag;
+    this.head = stored.head;
+    return true;
   }
 
   private rejectBatch(batch: readonly PendingAppend[], err: Error): void {
@@ -252,6 +287,7 @@ export class JournalWriter {
       // Deleting covered log rows is housekeeping: it never blocks appends or fails the snapshot.
       this.cleanups = this.cleanups.then(cleanup).catch(() => undefined);
     } catch (err) {
+      if (err instanceof StorageUnavailableError && (await this.snapshotLanded(op.seq))) return op.resolve();
       if (!this.handleFatal(err, [op])) op.reject(err as Error);
     }
   }

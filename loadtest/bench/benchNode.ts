@@ -1,0 +1,111 @@
+/**
+ * A node for `npm run bench:actors`: the test `counter` actor kind plus routes that run
+ * measurements inside the node (so HTTP overhead does not pollute runtime latencies).
+ */
+import { type Express, json } from "express";
+import type { ActorRuntime } from "../../server/actors/runtime/ActorRuntime.js";
+import { loadConfig } from "../../server/config.js";
+import { createLogger } from "../../server/logger.js";
+import { startNode } from "../../server/node.js";
+import { counterActor } from "../../test/support/counterActor.js";
+import { summarize } from "./stats.js";
+
+/** Runs `count` tasks with at most `concurrency` in flight; returns each task's latency (ms). */
+async function timedPool(count: number, concurrency: number, task: (i: number) => Promise<boolean>) {
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = performance.now();
+        if (await task(i)) latencies.push(performance.now() - t0);
+        else failed++;
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  return { ms, perSecond: (latencies.length / ms) * 1000, failed, latency: summarize(latencies) };
+}
+
+function routes(app: Express, actors: ActorRuntime): void {
+  const ref = (id: string) => ({ kind: "counter", id });
+  const num = (v: unknown, d: number) => (v === undefined ? d : Number(v));
+
+  /** Activates `count` actors `<prefix>-<i>` with a `get` each. */
+  app.post("/bench/activate", json(), async (req, res) => {
+    const { prefix, count, concurrency } = req.body as { prefix: string; count: number; concurrency: number };
+    res.json(
+      await timedPool(
+        count,
+        concurrency,
+        async (i) => (await actors.call(ref(`${prefix}-${i}`), { type: "get" })).ok,
+      ),
+    );
+  });
+
+  /** `n` adds per actor on `actorCount` actors, `inflight` at a time per actor. */
+  app.post("/bench/appends", json(), async (req, res) => {
+    const { prefix, actorCount, n, inflight } = req.body as Record<string, never>;
+    const perActor = await Promise.all(
+      Array.from({ length: num(actorCount, 1) }, (_, a) =>
+        timedPool(
+          num(n, 1000),
+          num(inflight, 64),
+          async () => (await actors.call(ref(`${prefix}-${a}`), { type: "add", amount: 1 })).ok,
+        ),
+      ),
+    );
+    const total = perActor.reduce((s, r) => s + r.latency.count, 0);
+    const ms = Math.max(...perActor.map((r) => r.ms));
+    res.json({
+      total,
+      ms,
+      perSecond: (total / ms) * 1000,
+      latency: perActor[0]?.latency,
+      failed: perActor.reduce((s, r) => s + r.failed, 0),
+    });
+  });
+
+  /** `n` sequential `get` calls to one actor: call latency from this node. */
+  app.post("/bench/calls", json(), async (req, res) => {
+    const { id, n } = req.body as { id: string; n: number };
+    res.json(await timedPool(n, 1, async () => (await actors.call(ref(id), { type: "get" })).ok));
+  });
+
+  /** CPU profile of this process for `seconds`: the functions with the most self time. */
+  app.get("/bench/profile", async (req, res) => {
+    const { Session } = await import("node:inspector/promises");
+    const session = new Session();
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+    await new Promise((r) => setTimeout(r, num(req.query.seconds, 10) * 1000));
+    const { profile } = await session.post("Profiler.stop");
+    session.disconnect();
+    const self = new Map<string, number>();
+    const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples?.length ?? 1);
+    const counts = new Map<number, number>();
+    for (const id of profile.samples ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const node of profile.nodes) {
+      const f = node.callFrame;
+      const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber}`;
+      self.set(key, (self.get(key) ?? 0) + ((counts.get(node.id) ?? 0) * interval) / 1000);
+    }
+    res.json([...self].sort((a, b) => b[1] - a[1]).slice(0, 25));
+  });
+
+  app.get("/bench/memory", (_req, res) => {
+    res.json({ ...process.memoryUsage(), actors: Object.fromEntries(actors.countByKind()) });
+  });
+}
+
+const config = loadConfig(process.env);
+const node = await startNode(config, createLogger({ level: config.logLevel }), {
+  actorDefinitions: [counterActor],
+  routes,
+});
+process.once("SIGTERM", () => void node.stop("SIGTERM").then(() => process.exit(0)));
+process.once("SIGINT", () => void node.stop("SIGINT").then(() => process.exit(0)));
