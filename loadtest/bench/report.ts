@@ -14,8 +14,8 @@ export function writeSection(title: string, body: string): void {
     "# Benchmarks\n\nWritten by `npm run bench`; each section records the run that produced it.\n";
   const current = existsSync(FILE) ? readFileSync(FILE, "utf8") : header;
   const sections = current.split(/^## /m);
-  const head = sections.shift() ?? header;
+  sections.shift(); // the header is always rewritten, so old wording never lingers
   const kept = sections.filter((s) => !s.startsWith(`${title}\n`));
   const stamped = `${title}\n\n_${new Date().toISOString().slice(0, 16)}Z — ${machineLine()}_\n\n${body.trim()}\n\n`;
-  writeFileSync(FILE, [`${head.trimEnd()}\n\n`, ...kept.map((s) => `## ${s}`), `## ${stamped}`].join(""));
+  writeFileSync(FILE, [`${header.trimEnd()}\n\n`, ...kept.map((s) => `## ${s}`), `## ${stamped}`].join(""));
 }
