@@ -7,7 +7,11 @@ import { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
 import { type LeaseManager, LocalLeaseManager, RedisLeaseManager } from "./actors/runtime/leases.js";
 import { createActorMetrics } from "./actors/runtime/metrics.js";
 import type { AnyActorDefinition } from "./actors/runtime/types.js";
+import { AuthService } from "./auth/AuthService.js";
+import { LoginThrottle } from "./auth/LoginThrottle.js";
+import { PasswordHasher } from "./auth/PasswordHasher.js";
 import { loadSigningKey } from "./auth/signingKey.js";
+import { TokenService } from "./auth/TokenService.js";
 import type { Config } from "./config.js";
 import { createHttpApp } from "./http/createHttpApp.js";
 import type { ReadinessCheck } from "./http/healthRoutes.js";
@@ -83,6 +87,16 @@ export async function startNode(
   const checks: ReadinessCheck[] = [{ name: "storage", check: () => storage.ping() }];
   if (redis) checks.push({ name: "redis", check: async () => void (await redis.ping()) });
 
+  const tokens = new TokenService(signingKey, config.jwt.issuer, config.jwt.audience);
+  const auth = new AuthService({
+    accounts: stores.accounts,
+    refreshTokens: stores.refreshTokens,
+    hasher: new PasswordHasher(),
+    tokens,
+    throttle: new LoginThrottle(redis),
+    onRevoked: (userId) => logger.info({ userId }, "sessions revoked"),
+  });
+
   const metrics = createMetrics();
   const leases: LeaseManager = redis
     ? new RedisLeaseManager(redis, `${randomUUID()}`, config.actors.leaseMs)
@@ -102,6 +116,7 @@ export async function startNode(
     logger,
     metrics,
     stores,
+    auth: { service: auth, tokens },
     health: { checks, isDraining: () => draining },
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,

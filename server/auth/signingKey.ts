@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,17 +13,21 @@ export interface SigningKey {
   readonly kid: string;
   readonly privateKey: Awaited<ReturnType<typeof importPKCS8>>;
   readonly publicJwk: JWK;
+  /** Secret derived from the private key, for HMACs that must be shared by every node. */
+  readonly derivedSecret: Buffer;
 }
 
 async function fromPem(pem: string): Promise<SigningKey> {
   const privateKey = await importPKCS8(pem, JWT_ALGORITHM, { extractable: true });
   const { d: _secret, ...publicJwk } = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk);
+  const derivedSecret = createHmac("sha256", pem.trim()).update("lovecraft-derived-secret-v1").digest();
   return {
     alg: JWT_ALGORITHM,
     kid,
     privateKey,
     publicJwk: { ...publicJwk, kid, alg: JWT_ALGORITHM, use: "sig" },
+    derivedSecret,
   };
 }
 

@@ -2,9 +2,12 @@ import cors from "cors";
 import express, { type Express } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
+import type { AuthService } from "../auth/AuthService.js";
+import type { TokenService } from "../auth/TokenService.js";
 import { type Logger, redactUrl } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Stores } from "../persistence/stores/index.js";
+import { authRoutes } from "./authRoutes.js";
 import { contentRoutes } from "./contentRoutes.js";
 import { type HealthOptions, healthRoutes } from "./healthRoutes.js";
 import { errorHandler, notFound, requireJsonBody } from "./middleware.js";
@@ -13,6 +16,7 @@ export interface HttpDependencies {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly stores: Stores;
+  readonly auth: { readonly service: AuthService; readonly tokens: TokenService };
   readonly health: HealthOptions;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: string;
@@ -74,6 +78,10 @@ export function createHttpApp(deps: HttpDependencies): Express {
   );
 
   app.use(healthRoutes(deps.health));
+  app.get("/.well-known/jwks.json", (_req, res) => {
+    res.setHeader("Cache-Control", "public, max-age=300");
+    res.json(deps.auth.tokens.publicJwks());
+  });
   app.get("/metrics", async (_req, res) => {
     res.setHeader("Content-Type", deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
@@ -87,6 +95,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
   });
   api.use(requireJsonBody);
   api.use(express.json({ limit: JSON_LIMIT, strict: true }));
+  api.use(authRoutes(deps.auth.service, deps.auth.tokens));
   api.use(contentRoutes(deps.stores));
   app.use("/api/v1", api);
   deps.extraRoutes?.(app);

@@ -15,6 +15,9 @@ export function sendError(res: Response, error: AppError): void {
     error: error.toBody(),
     timestamp: new Date().toISOString(),
   };
-  if (error.toBody().retryable && !res.headersSent) res.setHeader("Retry-After", "1");
+  if (error.toBody().retryable && !res.headersSent) {
+    const after = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    res.setHeader("Retry-After", String(typeof after === "number" && after > 0 ? after : 1));
+  }
   res.status(error.status).json(body);
 }

@@ -15,6 +15,7 @@ import { type SeedContent, seedContent } from "../../server/persistence/seed/see
 import { openEmbeddedStorage } from "../../server/persistence/sqlite/openEmbeddedStorage.js";
 import { keySlug } from "../../server/persistence/stores/DocumentCollection.js";
 import { createStores, type Stores } from "../../server/persistence/stores/index.js";
+import { buildAuth } from "../support/authDeps.js";
 
 const logger = createLogger({ level: "silent" });
 
@@ -24,12 +25,14 @@ let stores: Stores;
 let seed: SeedContent;
 let metrics: Metrics;
 let app: Express;
+let auth: Awaited<ReturnType<typeof buildAuth>>;
 
 function buildApp(health: HealthOptions, appMetrics: Metrics = createMetrics()): Express {
   return createHttpApp({
     logger,
     metrics: appMetrics,
     stores,
+    auth,
     health,
     corsOrigins: ["*"],
     trustProxy: "loopback",
@@ -40,6 +43,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "lovecraft-http-"));
   storage = openEmbeddedStorage(dir);
   stores = createStores(storage);
+  auth = await buildAuth(stores);
   const now = new Date();
   expect(await seedIfEmpty(stores, logger, now)).toBe(true);
   seed = seedContent(now);

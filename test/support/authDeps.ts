@@ -1,0 +1,30 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type AuthDependencies, AuthService } from "../../server/auth/AuthService.js";
+import { LoginThrottle } from "../../server/auth/LoginThrottle.js";
+import { PasswordHasher } from "../../server/auth/PasswordHasher.js";
+import { loadSigningKey } from "../../server/auth/signingKey.js";
+import { TokenService } from "../../server/auth/TokenService.js";
+import type { Stores } from "../../server/persistence/stores/index.js";
+
+export const TEST_ISSUER = "lovecraft";
+export const TEST_AUDIENCE = "aloevera-harmony-meet";
+
+/** Real auth components over the given stores, with a fresh signing key in a temp dir. */
+export async function buildAuth(stores: Stores, overrides: Partial<AuthDependencies> = {}) {
+  const key = await loadSigningKey({
+    pem: undefined,
+    dataDir: mkdtempSync(join(tmpdir(), "lovecraft-key-")),
+  });
+  const tokens = new TokenService(key, TEST_ISSUER, TEST_AUDIENCE);
+  const service = new AuthService({
+    accounts: stores.accounts,
+    refreshTokens: stores.refreshTokens,
+    hasher: new PasswordHasher(),
+    tokens,
+    throttle: new LoginThrottle(),
+    ...overrides,
+  });
+  return { service, tokens, key };
+}
