@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Express } from "express";
 import { Redis } from "ioredis";
+import { eventActor } from "./actors/EventActor.js";
 import { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
 import { type LeaseManager, LocalLeaseManager, RedisLeaseManager } from "./actors/runtime/leases.js";
 import { createActorMetrics } from "./actors/runtime/metrics.js";
@@ -102,7 +103,7 @@ export async function startNode(
     ? new RedisLeaseManager(redis, `${randomUUID()}`, config.actors.leaseMs)
     : new LocalLeaseManager();
   const actorRuntime: ActorRuntime = new ActorRuntime({
-    definitions: [...(extensions.actorDefinitions ?? [])],
+    definitions: [eventActor, ...(extensions.actorDefinitions ?? [])],
     journal: stores.journal,
     reminders: stores.reminders,
     leases,
@@ -117,6 +118,7 @@ export async function startNode(
     metrics,
     stores,
     auth: { service: auth, tokens },
+    actors: actorRuntime,
     health: { checks, isDraining: () => draining },
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,

@@ -1,7 +1,9 @@
 import { Router } from "express";
 import { z } from "zod";
+import { ErrorCode } from "../../protocol/errors.js";
 import type { AuthService } from "../auth/AuthService.js";
 import type { TokenService } from "../auth/TokenService.js";
+import type { RouteDoc } from "./apiDocs.js";
 import { sendData } from "./envelope.js";
 import { authOf, requireAuth } from "./requireAuth.js";
 
@@ -60,3 +62,56 @@ export function authRoutes(auth: AuthService, tokens: TokenService): Router {
   });
   return router;
 }
+
+export const authRouteDocs: RouteDoc[] = [
+  {
+    method: "post",
+    path: "/auth/register",
+    summary: "Create an account and start a session",
+    tags: ["auth"],
+    body: RegisterBody,
+    response: SessionSchema,
+    status: 201,
+    errors: [ErrorCode.VALIDATION_FAILED, ErrorCode.CONFLICT, ErrorCode.RATE_LIMITED, ErrorCode.OVERLOADED],
+  },
+  {
+    method: "post",
+    path: "/auth/login",
+    summary: "Start a session with email and password",
+    tags: ["auth"],
+    body: LoginBody,
+    response: SessionSchema,
+    errors: [
+      ErrorCode.VALIDATION_FAILED,
+      ErrorCode.UNAUTHORIZED,
+      ErrorCode.RATE_LIMITED,
+      ErrorCode.OVERLOADED,
+    ],
+  },
+  {
+    method: "post",
+    path: "/auth/refresh",
+    summary: "Rotate a refresh token into a new token pair (reuse of a rotated token revokes the session)",
+    tags: ["auth"],
+    body: RefreshBody,
+    response: TokenPairSchema,
+    errors: [ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED],
+  },
+  {
+    method: "post",
+    path: "/auth/logout",
+    summary: "Revoke the session the refresh token belongs to",
+    tags: ["auth"],
+    body: RefreshBody,
+    response: z.object({ loggedOut: z.literal(true) }),
+    errors: [ErrorCode.VALIDATION_FAILED],
+  },
+  {
+    method: "get",
+    path: "/auth/me",
+    summary: "The caller's account",
+    tags: ["auth"],
+    auth: true,
+    response: PublicAccountSchema,
+  },
+];

@@ -2,13 +2,17 @@ import cors from "cors";
 import express, { type Express } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
+import type { ActorCaller } from "../actors/runtime/ActorRuntime.js";
 import type { AuthService } from "../auth/AuthService.js";
 import type { TokenService } from "../auth/TokenService.js";
 import { type Logger, redactUrl } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Stores } from "../persistence/stores/index.js";
-import { authRoutes } from "./authRoutes.js";
-import { contentRoutes } from "./contentRoutes.js";
+import { buildOpenApi } from "./apiDocs.js";
+import { authRouteDocs, authRoutes } from "./authRoutes.js";
+import { contentRouteDocs, contentRoutes } from "./contentRoutes.js";
+import { docsRoutes } from "./docsRoutes.js";
+import { eventRouteDocs, eventRoutes } from "./eventRoutes.js";
 import { type HealthOptions, healthRoutes } from "./healthRoutes.js";
 import { errorHandler, notFound, requireJsonBody } from "./middleware.js";
 
@@ -17,6 +21,7 @@ export interface HttpDependencies {
   readonly metrics: Metrics;
   readonly stores: Stores;
   readonly auth: { readonly service: AuthService; readonly tokens: TokenService };
+  readonly actors: ActorCaller;
   readonly health: HealthOptions;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: string;
@@ -82,6 +87,8 @@ export function createHttpApp(deps: HttpDependencies): Express {
     res.setHeader("Cache-Control", "public, max-age=300");
     res.json(deps.auth.tokens.publicJwks());
   });
+  const apiDocs = [...authRouteDocs, ...contentRouteDocs, ...eventRouteDocs];
+  app.use(docsRoutes(buildOpenApi(apiDocs, { title: "Lovecraft API", version: "0.1.0" })));
   app.get("/metrics", async (_req, res) => {
     res.setHeader("Content-Type", deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
@@ -97,6 +104,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
   api.use(express.json({ limit: JSON_LIMIT, strict: true }));
   api.use(authRoutes(deps.auth.service, deps.auth.tokens));
   api.use(contentRoutes(deps.stores));
+  api.use(eventRoutes(deps.stores.events, deps.actors, deps.auth.tokens));
   app.use("/api/v1", api);
   deps.extraRoutes?.(app);
 

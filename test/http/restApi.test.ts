@@ -15,7 +15,7 @@ import { type SeedContent, seedContent } from "../../server/persistence/seed/see
 import { openEmbeddedStorage } from "../../server/persistence/sqlite/openEmbeddedStorage.js";
 import { keySlug } from "../../server/persistence/stores/DocumentCollection.js";
 import { createStores, type Stores } from "../../server/persistence/stores/index.js";
-import { buildAuth } from "../support/authDeps.js";
+import { buildAuth, noActors } from "../support/authDeps.js";
 
 const logger = createLogger({ level: "silent" });
 
@@ -33,6 +33,7 @@ function buildApp(health: HealthOptions, appMetrics: Metrics = createMetrics()):
     metrics: appMetrics,
     stores,
     auth,
+    actors: noActors,
     health,
     corsOrigins: ["*"],
     trustProxy: "loopback",

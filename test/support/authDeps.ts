@@ -28,3 +28,10 @@ export async function buildAuth(stores: Stores, overrides: Partial<AuthDependenc
   });
   return { service, tokens, key };
 }
+
+/** For in-process HTTP tests that do not exercise actor-backed routes: fails loudly if called. */
+export const noActors = {
+  call(): never {
+    throw new Error("this test does not run actors; use an integration test for actor-backed routes");
+  },
+};

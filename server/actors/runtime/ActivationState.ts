@@ -65,7 +65,8 @@ export class ActivationState {
 
   remember(key: string, reply: unknown): void {
     this.recent.delete(key);
-    this.recent.set(key, reply);
+    // A copy: actors may evolve state in place, and a reply must not change after the fact.
+    this.recent.set(key, reply === undefined ? reply : structuredClone(reply));
     if (this.recent.size > RECENT_RESULTS) {
       const oldest = this.recent.keys().next().value as string;
       this.recent.delete(oldest);

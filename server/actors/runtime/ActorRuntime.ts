@@ -28,6 +28,11 @@ export interface RuntimeOptions {
   readonly reminderPollMs?: number;
 }
 
+/** What request handlers need from the runtime: calling an actor by reference. */
+export interface ActorCaller {
+  call(ref: ActorRef, command: unknown, options?: CallOptions): Promise<CallResult>;
+}
+
 export interface CallOptions {
   /** Idempotency key; a retry with the same key never applies twice. Defaults to a fresh UUID. */
   readonly key?: string;
@@ -53,7 +58,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Pr
  * (local) or over presence IPC (remote), recovers from dead owners, and deactivates idle actors
  * from ONE sweep timer per process.
  */
-export class ActorRuntime implements ActorRoomRuntime {
+export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
   private readonly definitions = new Map<string, AnyActorDefinition>();
   private readonly disposing = new Map<string, Promise<void>>();
   /** Rooms on this process whose actor was activated (losers of a directory race never are). */
