@@ -13,6 +13,7 @@ import { authRouteDocs, authRoutes } from "./authRoutes.js";
 import { contentRouteDocs, contentRoutes } from "./contentRoutes.js";
 import { docsRoutes } from "./docsRoutes.js";
 import { eventRouteDocs, eventRoutes } from "./eventRoutes.js";
+import { forumRouteDocs, forumRoutes } from "./forumRoutes.js";
 import { type HealthOptions, healthRoutes } from "./healthRoutes.js";
 import { errorHandler, notFound, requireJsonBody } from "./middleware.js";
 
@@ -87,7 +88,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
     res.setHeader("Cache-Control", "public, max-age=300");
     res.json(deps.auth.tokens.publicJwks());
   });
-  const apiDocs = [...authRouteDocs, ...contentRouteDocs, ...eventRouteDocs];
+  const apiDocs = [...authRouteDocs, ...contentRouteDocs, ...eventRouteDocs, ...forumRouteDocs];
   app.use(docsRoutes(buildOpenApi(apiDocs, { title: "Lovecraft API", version: "0.1.0" })));
   app.get("/metrics", async (_req, res) => {
     res.setHeader("Content-Type", deps.metrics.registry.contentType);
@@ -105,6 +106,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
   api.use(authRoutes(deps.auth.service, deps.auth.tokens));
   api.use(contentRoutes(deps.stores));
   api.use(eventRoutes(deps.stores.events, deps.actors, deps.auth.tokens));
+  api.use(forumRoutes(deps.stores.forum, deps.stores.accounts, deps.auth.tokens));
   app.use("/api/v1", api);
   deps.extraRoutes?.(app);
 

@@ -89,4 +89,13 @@ export class AccountStore {
     );
     return { account, etag: next };
   }
+
+  /** Erases the account and frees its email (data-rights deletion). */
+  async delete(account: Account): Promise<void> {
+    await this.tables.delete(ACCOUNT_TABLES.accounts, { partitionKey: account.id, rowKey: ACCOUNT_ROW });
+    await this.tables.delete(ACCOUNT_TABLES.emails, {
+      partitionKey: emailKey(account.email),
+      rowKey: EMAIL_ROW,
+    });
+  }
 }

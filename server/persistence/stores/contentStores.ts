@@ -90,9 +90,11 @@ export class ForumStore {
         partition: `section_${t.sectionId}`,
         sortKey: `${t.pinned ? "0" : "1"}${newestFirst(t.lastActivityAt)}`,
       },
+      { partition: authorPartition(t.authorId), sortKey: t.createdAt },
     ]);
     this.replies = new DocumentCollection(tables, "forumReplies", ForumReply, (r) => [
       { partition: `topic_${r.topicId}`, sortKey: r.createdAt },
+      { partition: authorPartition(r.authorId), sortKey: r.createdAt },
     ]);
   }
   getSection(id: string): Promise<ForumSection | undefined> {
@@ -119,6 +121,64 @@ export class ForumStore {
   listReplies(topicId: string, page: PageRequest): Promise<Page<ForumReply>> {
     return this.replies.list(`topic_${topicId}`, page);
   }
+
+  /**
+   * Adds a reply and counts it on its topic. The reply id is the idempotency key: adding the same
+   * reply again (a client retry) stores it once and does not count it twice.
+   */
+  async addReply(reply: ForumReply): Promise<{ reply: ForumReply; topic: ForumTopic | undefined }> {
+    const existing = await this.replies.get(reply.id);
+    if (existing) return { reply: existing, topic: await this.topics.get(reply.topicId) };
+    const stored = await this.replies.put(reply);
+    const topic = await this.topics.update(reply.topicId, (t) => ({
+      ...t,
+      replyCount: t.replyCount + 1,
+      lastActivityAt:
+        Date.parse(t.lastActivityAt) >= Date.parse(reply.createdAt) ? t.lastActivityAt : reply.createdAt,
+    }));
+    return { reply: stored, topic };
+  }
+
+  /** Everything one author wrote (for data export). */
+  async listByAuthor(authorId: string): Promise<{ topics: ForumTopic[]; replies: ForumReply[] }> {
+    const [topics, replies] = await Promise.all([
+      drain((after) =>
+        this.topics.list(authorPartition(authorId), { limit: 500, ...(after ? { after } : {}) }),
+      ),
+      drain((after) =>
+        this.replies.list(authorPartition(authorId), { limit: 500, ...(after ? { after } : {}) }),
+      ),
+    ]);
+    return { topics, replies };
+  }
+
+  /** Keeps an erased user's posts readable in shared threads but no longer attributable to them. */
+  async anonymizeAuthor(authorId: string): Promise<number> {
+    const { topics, replies } = await this.listByAuthor(authorId);
+    const anonymous = { authorId: ANONYMOUS_ID, authorName: ANONYMOUS_NAME };
+    for (const t of topics) await this.topics.update(t.id, (doc) => ({ ...doc, ...anonymous }));
+    for (const r of replies) await this.replies.update(r.id, (doc) => ({ ...doc, ...anonymous }));
+    return topics.length + replies.length;
+  }
+}
+
+export const ANONYMOUS_ID = "deleted-user";
+export const ANONYMOUS_NAME = "Deleted user";
+
+function authorPartition(authorId: string): string {
+  return `author_${keySlug(authorId)}`;
+}
+
+/** Reads every page of a listing (bounded by what one author can write). */
+async function drain<T>(page: (after?: string) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let after: string | undefined;
+  do {
+    const next = await page(after);
+    items.push(...next.items);
+    after = next.next;
+  } while (after);
+  return items;
 }
 
 function cursorOrFrom(page: { after?: string; from?: string }): { after?: string; from?: string } {
