@@ -8,6 +8,7 @@ import { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
 import { type LeaseManager, LocalLeaseManager, RedisLeaseManager } from "./actors/runtime/leases.js";
 import { createActorMetrics } from "./actors/runtime/metrics.js";
 import type { AnyActorDefinition } from "./actors/runtime/types.js";
+import { AccountRights } from "./auth/AccountRights.js";
 import { AuthService } from "./auth/AuthService.js";
 import { LoginThrottle } from "./auth/LoginThrottle.js";
 import { PasswordHasher } from "./auth/PasswordHasher.js";
@@ -89,14 +90,18 @@ export async function startNode(
   if (redis) checks.push({ name: "redis", check: async () => void (await redis.ping()) });
 
   const tokens = new TokenService(signingKey, config.jwt.issuer, config.jwt.audience);
+  const hasher = new PasswordHasher();
+  // Closing the user's sockets on revocation comes with the user actor (realtime product).
+  const onRevoked = (userId: string) => logger.info({ userId }, "sessions revoked");
   const auth = new AuthService({
     accounts: stores.accounts,
     refreshTokens: stores.refreshTokens,
-    hasher: new PasswordHasher(),
+    hasher,
     tokens,
     throttle: new LoginThrottle(redis),
-    onRevoked: (userId) => logger.info({ userId }, "sessions revoked"),
+    onRevoked,
   });
+  const rights = new AccountRights({ ...stores, hasher, onRevoked });
 
   const metrics = createMetrics();
   const leases: LeaseManager = redis
@@ -117,7 +122,7 @@ export async function startNode(
     logger,
     metrics,
     stores,
-    auth: { service: auth, tokens },
+    auth: { service: auth, tokens, rights },
     actors: actorRuntime,
     health: { checks, isDraining: () => draining },
     corsOrigins: config.corsOrigins,

@@ -3,6 +3,7 @@ import express, { type Express } from "express";
 import helmet from "helmet";
 import { pinoHttp } from "pino-http";
 import type { ActorCaller } from "../actors/runtime/ActorRuntime.js";
+import type { AccountRights } from "../auth/AccountRights.js";
 import type { AuthService } from "../auth/AuthService.js";
 import type { TokenService } from "../auth/TokenService.js";
 import { type Logger, redactUrl } from "../logger.js";
@@ -16,12 +17,17 @@ import { eventRouteDocs, eventRoutes } from "./eventRoutes.js";
 import { forumRouteDocs, forumRoutes } from "./forumRoutes.js";
 import { type HealthOptions, healthRoutes } from "./healthRoutes.js";
 import { errorHandler, notFound, requireJsonBody } from "./middleware.js";
+import { userRouteDocs, userRoutes } from "./userRoutes.js";
 
 export interface HttpDependencies {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly stores: Stores;
-  readonly auth: { readonly service: AuthService; readonly tokens: TokenService };
+  readonly auth: {
+    readonly service: AuthService;
+    readonly tokens: TokenService;
+    readonly rights: AccountRights;
+  };
   readonly actors: ActorCaller;
   readonly health: HealthOptions;
   readonly corsOrigins: readonly string[];
@@ -88,7 +94,13 @@ export function createHttpApp(deps: HttpDependencies): Express {
     res.setHeader("Cache-Control", "public, max-age=300");
     res.json(deps.auth.tokens.publicJwks());
   });
-  const apiDocs = [...authRouteDocs, ...contentRouteDocs, ...eventRouteDocs, ...forumRouteDocs];
+  const apiDocs = [
+    ...authRouteDocs,
+    ...contentRouteDocs,
+    ...eventRouteDocs,
+    ...forumRouteDocs,
+    ...userRouteDocs,
+  ];
   app.use(docsRoutes(buildOpenApi(apiDocs, { title: "Lovecraft API", version: "0.1.0" })));
   app.get("/metrics", async (_req, res) => {
     res.setHeader("Content-Type", deps.metrics.registry.contentType);
@@ -107,6 +119,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
   api.use(contentRoutes(deps.stores));
   api.use(eventRoutes(deps.stores.events, deps.actors, deps.auth.tokens));
   api.use(forumRoutes(deps.stores.forum, deps.stores.accounts, deps.auth.tokens));
+  api.use(userRoutes(deps.auth.rights, deps.auth.tokens));
   app.use("/api/v1", api);
   deps.extraRoutes?.(app);
 

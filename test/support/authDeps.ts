@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AccountRights } from "../../server/auth/AccountRights.js";
 import { type AuthDependencies, AuthService } from "../../server/auth/AuthService.js";
 import { LoginThrottle } from "../../server/auth/LoginThrottle.js";
 import { PasswordHasher } from "../../server/auth/PasswordHasher.js";
@@ -26,7 +27,8 @@ export async function buildAuth(stores: Stores, overrides: Partial<AuthDependenc
     throttle: new LoginThrottle(),
     ...overrides,
   });
-  return { service, tokens, key };
+  const rights = new AccountRights({ ...stores, hasher: new PasswordHasher() });
+  return { service, tokens, key, rights };
 }
 
 /** For in-process HTTP tests that do not exercise actor-backed routes: fails loudly if called. */

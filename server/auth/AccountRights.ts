@@ -1,0 +1,61 @@
+import { ErrorCode } from "../../protocol/errors.js";
+import { AppError } from "../errors.js";
+import type { AccountStore } from "../persistence/stores/AccountStore.js";
+import type { ForumStore } from "../persistence/stores/contentStores.js";
+import type { PhotoStore } from "../persistence/stores/PhotoStore.js";
+import type { RefreshTokenStore } from "../persistence/stores/RefreshTokenStore.js";
+import { toPublic } from "./AuthService.js";
+import type { PasswordHasher } from "./PasswordHasher.js";
+
+export interface AccountRightsDependencies {
+  readonly accounts: AccountStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly photos: PhotoStore;
+  readonly forum: ForumStore;
+  readonly hasher: PasswordHasher;
+  readonly onRevoked?: (userId: string) => void;
+}
+
+/**
+ * Data rights (GDPR art. 15 and 17): export everything held about the caller, and erase the
+ * account. Erasure revokes every session first (so nothing can act as the user meanwhile),
+ * deletes photos, anonymizes forum posts (they stay readable in shared threads) and deletes the
+ * account and its email claim last, so an interrupted erasure can simply be run again.
+ */
+export class AccountRights {
+  constructor(private readonly deps: AccountRightsDependencies) {}
+
+  async export(userId: string) {
+    const stored = await this.deps.accounts.getById(userId);
+    if (!stored) throw new AppError(ErrorCode.NOT_FOUND, "account not found");
+    const familyIds = await this.deps.refreshTokens.listFamilyIds(userId);
+    const [photos, forum] = await Promise.all([
+      this.deps.photos.list(userId),
+      this.deps.forum.listByAuthor(userId),
+    ]);
+    return {
+      exportedAt: new Date().toISOString(),
+      account: toPublic(stored.account),
+      sessions: familyIds.map((familyId) => ({ familyId })),
+      photos: photos.map((id) => ({ id })),
+      forum,
+    };
+  }
+
+  async erase(userId: string, password: string): Promise<{ photos: number; forumPosts: number }> {
+    const stored = await this.deps.accounts.getById(userId);
+    if (!stored) throw new AppError(ErrorCode.NOT_FOUND, "account not found");
+    const check = await this.deps.hasher.verify(stored.account.passwordHash, password);
+    if (!check.ok) throw new AppError(ErrorCode.UNAUTHORIZED, "password does not match");
+    const now = new Date().toISOString();
+    for (const familyId of await this.deps.refreshTokens.listFamilyIds(userId)) {
+      await this.deps.refreshTokens.revokeFamily(familyId, now);
+    }
+    this.deps.onRevoked?.(userId);
+    const photos = await this.deps.photos.list(userId);
+    for (const photoId of photos) await this.deps.photos.delete(userId, photoId);
+    const forumPosts = await this.deps.forum.anonymizeAuthor(userId);
+    await this.deps.accounts.delete(stored.account);
+    return { photos: photos.length, forumPosts };
+  }
+}
