@@ -135,6 +135,11 @@ export class AuthService {
 
     const account = (await this.deps.accounts.getById(found.family.userId))?.account;
     if (!account) throw unauthorized("refresh token is not valid");
+    if ((found.family.tokenVersion ?? 0) !== account.tokenVersion) {
+      // "Log out everywhere" or a password change happened since this session began.
+      await this.deps.refreshTokens.revokeFamily(parsed.familyId, new Date(this.now()).toISOString());
+      throw unauthorized("session is no longer valid");
+    }
     const issuedAt = new Date(this.now());
     try {
       await this.deps.refreshTokens.rotate(
@@ -156,7 +161,7 @@ export class AuthService {
   async logout(refreshToken: string): Promise<void> {
     const parsed = this.parse(refreshToken);
     const found = await this.deps.refreshTokens.find(parsed.familyId, parsed.hash);
-    if (!found) return; // logging out twice is not an error
+    if (!found || found.family.revokedAt) return; // logging out twice is not an error
     await this.deps.refreshTokens.revokeFamily(parsed.familyId, new Date(this.now()).toISOString());
     this.deps.onRevoked?.(found.family.userId);
   }
@@ -195,7 +200,12 @@ export class AuthService {
     const refresh = this.deps.tokens.newRefreshToken();
     const issuedAt = new Date(this.now());
     await this.deps.refreshTokens.createFamily(
-      { familyId: refresh.familyId, userId: account.id, createdAt: issuedAt.toISOString() },
+      {
+        familyId: refresh.familyId,
+        userId: account.id,
+        createdAt: issuedAt.toISOString(),
+        tokenVersion: account.tokenVersion,
+      },
       { hash: refresh.hash, issuedAt: issuedAt.toISOString(), expiresAt: expiry(issuedAt) },
     );
     return { user: toPublic(account), ...(await this.pair(account, refresh.familyId, refresh.token)) };

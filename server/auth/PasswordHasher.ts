@@ -24,12 +24,15 @@ export class HasherOverloadedError extends Error {
 export class PasswordHasher {
   private inFlight = 0;
   private readonly queue: (() => void)[] = [];
-  private dummyHash: Promise<string> | undefined;
+  /** Computed once up front, so the first unknown-email login costs the same as any other. */
+  private readonly dummyHash: Promise<string>;
 
   constructor(
     private readonly maxInFlight = 2,
     private readonly maxQueued = 64,
-  ) {}
+  ) {
+    this.dummyHash = argon2.hash("dummy password never used", ARGON2_PARAMS);
+  }
 
   hash(password: string): Promise<string> {
     return this.run(() => argon2.hash(password, ARGON2_PARAMS));
@@ -40,7 +43,6 @@ export class PasswordHasher {
    * an unknown email and a wrong password take the same time and give the same answer.
    */
   async verify(stored: string | undefined, password: string): Promise<{ ok: boolean; needsRehash: boolean }> {
-    this.dummyHash ??= argon2.hash("dummy password never used", ARGON2_PARAMS);
     const target = stored ?? (await this.dummyHash);
     const ok = await this.run(() => argon2.verify(target, password).catch(() => false));
     if (!ok || stored === undefined) return { ok: false, needsRehash: false };

@@ -19,9 +19,13 @@ export interface SigningKey {
 
 async function fromPem(pem: string): Promise<SigningKey> {
   const privateKey = await importPKCS8(pem, JWT_ALGORITHM, { extractable: true });
-  const { d: _secret, ...publicJwk } = await exportJWK(privateKey);
+  const { d: privateScalar, ...publicJwk } = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk);
-  const derivedSecret = createHmac("sha256", pem.trim()).update("lovecraft-derived-secret-v1").digest();
+  // From the key material, not the PEM text: nodes given the same key with other line endings
+  // must derive the same secret.
+  const derivedSecret = createHmac("sha256", Buffer.from(privateScalar ?? "", "base64url"))
+    .update("lovecraft-derived-secret-v1")
+    .digest();
   return {
     alg: JWT_ALGORITHM,
     kid,

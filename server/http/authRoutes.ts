@@ -104,7 +104,7 @@ export const authRouteDocs: RouteDoc[] = [
     tags: ["auth"],
     body: RefreshBody,
     response: z.object({ loggedOut: z.literal(true) }),
-    errors: [ErrorCode.VALIDATION_FAILED],
+    errors: [ErrorCode.VALIDATION_FAILED, ErrorCode.UNAUTHORIZED],
   },
   {
     method: "get",

@@ -69,6 +69,7 @@ export function photoRoutes(deps: PhotoRouteDependencies): Router {
   const ttl = deps.urlTtlSeconds ?? PHOTO_URL_TTL_SECONDS;
   const now = deps.now ?? Date.now;
   const gate = deps.gate ?? new ProcessingGate();
+  const uploads = new PerUserQueue(MAX_PHOTOS_PER_USER);
   const urlOf = (userId: string, photoId: string) => signPhotoUrl(deps.secret, userId, photoId, ttl, now());
 
   // Answers carry signed URLs (capabilities): never cache them.
@@ -110,26 +111,25 @@ export function photoRoutes(deps: PhotoRouteDependencies): Router {
       if (!Buffer.isBuffer(body) || body.length === 0) {
         throw new AppError(ErrorCode.BAD_REQUEST, "the request has no image body");
       }
-      const tooMany = () =>
-        new AppError(ErrorCode.CONFLICT, `at most ${MAX_PHOTOS_PER_USER} photos; delete one first`, {
-          max: MAX_PHOTOS_PER_USER,
-        });
-      if ((await deps.photos.list(userId)).length >= MAX_PHOTOS_PER_USER) throw tooMany();
-
-      const photo = await gate.run(() => processPhoto(body));
-      const photoId = randomUUID();
-      await deps.photos.put(userId, photoId, photo.data, photo.contentType);
-      // Two concurrent uploads may both pass the first check: count again, and back out of a
-      // write that overshot (both may back out; a retry then succeeds — never more than the max).
-      if ((await deps.photos.list(userId)).length > MAX_PHOTOS_PER_USER) {
-        await deps.photos.delete(userId, photoId);
-        throw tooMany();
-      }
-      sendData(
-        res,
-        { id: photoId, url: urlOf(userId, photoId), width: photo.width, height: photo.height },
-        201,
-      );
+      // One upload at a time per user on this node, so the count below cannot be raced here.
+      const photo = await uploads.run(userId, async () => {
+        const tooMany = () =>
+          new AppError(ErrorCode.CONFLICT, `at most ${MAX_PHOTOS_PER_USER} photos; delete one first`, {
+            max: MAX_PHOTOS_PER_USER,
+          });
+        if ((await deps.photos.list(userId)).length >= MAX_PHOTOS_PER_USER) throw tooMany();
+        const processed = await gate.run(() => processPhoto(body));
+        const id = randomUUID();
+        await deps.photos.put(userId, id, processed.data, processed.contentType);
+        // Uploads of one user on two nodes may both pass the check: count again and back out of
+        // a write that overshot (both may back out; a retry then succeeds — never more than the max).
+        if ((await deps.photos.list(userId)).length > MAX_PHOTOS_PER_USER) {
+          await deps.photos.delete(userId, id);
+          throw tooMany();
+        }
+        return { id, width: processed.width, height: processed.height };
+      });
+      sendData(res, { ...photo, url: urlOf(userId, photo.id) }, 201);
     },
   );
 
@@ -188,6 +188,39 @@ export function photoRoutes(deps: PhotoRouteDependencies): Router {
   return router;
 }
 
+/**
+ * Runs one task at a time per user, in arrival order, with at most `maxPending` running or waiting
+ * (beyond: 429 `RATE_LIMITED`). In-process only: across nodes the recount above still holds.
+ */
+export class PerUserQueue {
+  private readonly queues = new Map<string, { tail: Promise<void>; pending: number }>();
+
+  constructor(private readonly maxPending: number) {}
+
+  run<T>(userId: string, task: () => Promise<T>): Promise<T> {
+    const queue = this.queues.get(userId) ?? { tail: Promise.resolve(), pending: 0 };
+    if (queue.pending >= this.maxPending) {
+      return Promise.reject(
+        new AppError(ErrorCode.RATE_LIMITED, "too many uploads in progress; retry shortly", {
+          retryAfterSeconds: 1,
+        }),
+      );
+    }
+    queue.pending++;
+    this.queues.set(userId, queue);
+    const result = queue.tail.then(task);
+    queue.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    const done = () => {
+      if (--queue.pending === 0 && this.queues.get(userId) === queue) this.queues.delete(userId);
+    };
+    result.then(done, done);
+    return result;
+  }
+}
+
 const common = [ErrorCode.STORAGE_UNAVAILABLE];
 
 /** Relative to `/api/v1`. (`GET /media/photos/…` lives outside the API prefix and is not listed.) */
@@ -208,6 +241,7 @@ export const photoRouteDocs: RouteDoc[] = [
       ErrorCode.UNSUPPORTED_MEDIA_TYPE,
       ErrorCode.PAYLOAD_TOO_LARGE,
       ErrorCode.CONFLICT,
+      ErrorCode.RATE_LIMITED,
       ErrorCode.OVERLOADED,
       ...common,
     ],

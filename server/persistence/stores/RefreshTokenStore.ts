@@ -10,6 +10,8 @@ export interface TokenFamily {
   readonly userId: string;
   readonly createdAt: string;
   readonly revokedAt?: string;
+  /** The account's token version at login; a later bump ends the family at its next refresh. */
+  readonly tokenVersion?: number;
 }
 
 export interface RefreshTokenRecord {
