@@ -36,5 +36,5 @@ export function createLogger(options: { level: string; name?: string }): Logger 
  */
 export function redactUrl(url: string | undefined): string | undefined {
   if (!url) return url;
-  return url.replace(/([?&](?:_authToken|token|access_token|refresh_token)=)[^&#]*/gi, "$1[redacted]");
+  return url.replace(/([?&](?:_authToken|token|access_token|refresh_token|sig)=)[^&#]*/gi, "$1[redacted]");
 }

@@ -122,7 +122,7 @@ export async function startNode(
     logger,
     metrics,
     stores,
-    auth: { service: auth, tokens, rights },
+    auth: { service: auth, tokens, rights, key: signingKey },
     actors: actorRuntime,
     health: { checks, isDraining: () => draining },
     corsOrigins: config.corsOrigins,

@@ -5,6 +5,7 @@ import { pinoHttp } from "pino-http";
 import type { ActorCaller } from "../actors/runtime/ActorRuntime.js";
 import type { AccountRights } from "../auth/AccountRights.js";
 import type { AuthService } from "../auth/AuthService.js";
+import type { SigningKey } from "../auth/signingKey.js";
 import type { TokenService } from "../auth/TokenService.js";
 import { type Logger, redactUrl } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -17,6 +18,7 @@ import { eventRouteDocs, eventRoutes } from "./eventRoutes.js";
 import { forumRouteDocs, forumRoutes } from "./forumRoutes.js";
 import { type HealthOptions, healthRoutes } from "./healthRoutes.js";
 import { errorHandler, notFound, requireJsonBody } from "./middleware.js";
+import { photoRouteDocs, photoRoutes } from "./photoRoutes.js";
 import { userRouteDocs, userRoutes } from "./userRoutes.js";
 
 export interface HttpDependencies {
@@ -27,6 +29,8 @@ export interface HttpDependencies {
     readonly service: AuthService;
     readonly tokens: TokenService;
     readonly rights: AccountRights;
+    /** Signs short-lived photo URLs. */
+    readonly key: Pick<SigningKey, "derivedSecret">;
   };
   readonly actors: ActorCaller;
   readonly health: HealthOptions;
@@ -100,6 +104,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
     ...eventRouteDocs,
     ...forumRouteDocs,
     ...userRouteDocs,
+    ...photoRouteDocs,
   ];
   app.use(docsRoutes(buildOpenApi(apiDocs, { title: "Lovecraft API", version: "0.1.0" })));
   app.get("/metrics", async (_req, res) => {
@@ -107,6 +112,14 @@ export function createHttpApp(deps: HttpDependencies): Express {
     res.send(await deps.metrics.registry.metrics());
   });
 
+  // Photo uploads read a raw image body, so they are mounted before the JSON-only API router.
+  app.use(
+    photoRoutes({
+      photos: deps.stores.photos,
+      tokens: deps.auth.tokens,
+      secret: deps.auth.key.derivedSecret,
+    }),
+  );
   const api = express.Router();
   api.use((req, res, next) => {
     // Express resets req.baseUrl once an error leaves the router: remember it for metric labels.

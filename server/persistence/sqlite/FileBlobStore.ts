@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { assertBlobName, assertContainerName } from "../blobNames.js";
 import { StorageUnavailableError } from "../errors.js";
 import type { BlobContent, BlobStore } from "../ports.js";
@@ -62,19 +62,22 @@ export class FileBlobStore implements BlobStore {
   async list(container: string, prefix: string): Promise<string[]> {
     assertContainerName(container);
     const base = join(this.root, container);
+    // Read only the folder the prefix points into, not the whole container.
+    const folder = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+    if (folder) assertBlobName(folder);
     let entries: string[];
     try {
-      entries = await readdir(base, { recursive: true });
+      entries = await readdir(join(base, ...folder.split("/").filter(Boolean)), { recursive: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw new StorageUnavailableError(`could not list container ${container}`, { cause: err });
     }
     const names: string[] = [];
     for (const entry of entries) {
-      const name = relative(base, join(base, entry)).split(sep).join("/");
+      const name = [folder, entry.split(sep).join("/")].filter(Boolean).join("/");
       const leaf = name.split("/").at(-1) ?? "";
       if (leaf.startsWith(".tmp-") || !name.startsWith(prefix)) continue;
-      if (await isFile(join(base, entry))) names.push(name);
+      if (await isFile(join(base, ...name.split("/")))) names.push(name);
     }
     return names.sort();
   }
@@ -86,8 +89,14 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
+/** A file deleted between listing and this check is simply not listed. */
 async function isFile(path: string): Promise<boolean> {
-  return (await stat(path)).isFile();
+  try {
+    return (await stat(path)).isFile();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
