@@ -95,6 +95,22 @@ describe("event registration", () => {
     expect(over.body.error.message).toBe("event has ended");
   });
 
+  it("refuses clients that try to create or join actor rooms through matchmaking", async () => {
+    const token = await newUser(300);
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.baseUrl}/matchmake/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+    const create = await post("create/event", { actorId: "junk-room" });
+    expect(create.ok).toBe(false);
+    expect(await create.text()).toMatch(/auth|failed/i);
+    await api("GET", `/events/${WORKSHOP}/registration`, token); // activates event_<workshop>
+    const join = await post(`joinById/event_${WORKSHOP}`, {});
+    expect(join.ok).toBe(false);
+  });
+
   it("serves the OpenAPI document and the docs page with every route", async () => {
     const doc = await getJson(`${server.baseUrl}/api/v1/openapi.json`);
     expect(doc.body.openapi).toBe("3.1.0");

@@ -1,4 +1,5 @@
 import { ErrorCode } from "../../../protocol/errors.js";
+import { ConcurrencyError, StorageLimitError } from "../../persistence/errors.js";
 import type { ActorRecovery } from "../../persistence/stores/ActorJournal.js";
 import type { JournalWriter } from "../../persistence/stores/JournalWriter.js";
 import {
@@ -41,6 +42,9 @@ const DELIVERY_RETRY_MIN_MS = 100;
 /** Reserved reminder that keeps an undelivered outbox alive across node deaths. */
 export const OUTBOX_REMINDER = "__outbox";
 const OUTBOX_WAKE_MS = 15_000;
+const TRANSIENT_RESULTS = 256;
+/** Keys the runtime generates for callers that gave none; their answers are not remembered. */
+export const AUTO_KEY_PREFIX = "auto:";
 const DELIVERY_RETRY_MAX_MS = 5_000;
 
 export function failure(code: string, message: string, retryable: boolean, details?: unknown): CallResult {
@@ -75,6 +79,11 @@ export class ActorHost {
   private lastSnapshotAt: number;
   /** Due time last written to the reminder index (undefined: nothing written yet). */
   private registeredWake: number | undefined;
+  /** Highest outbox number whose record is durable: only those entries may be delivered. */
+  private deliverableUpTo = 0;
+  private deactivation: Promise<void> | undefined;
+  /** Recent answers that were not persisted, by caller-chosen key (this activation only). */
+  private readonly transientResults = new Map<string, CallResult>();
 
   constructor(
     readonly ref: ActorRef,
@@ -118,6 +127,7 @@ export class ActorHost {
       this.inFlight === 0 &&
       this.activation.outbox.size === 0 &&
       this.writer.backlog === 0 &&
+      this.activation.nextReminderAt() === this.registeredWake &&
       now - this.lastActivity >= idleMs
     );
   }
@@ -162,6 +172,33 @@ export class ActorHost {
     if (from === undefined && activation.recent.has(envelope.key)) {
       return { result: { ok: true, value: activation.recent.get(envelope.key) }, persisted: false };
     }
+    const transient = from === undefined ? this.transientResults.get(envelope.key) : undefined;
+    if (transient) return { result: transient, persisted: false };
+    const outcome = this.decideAndCommit(envelope, from);
+    if (from === undefined && !outcome.persisted && !envelope.key.startsWith(AUTO_KEY_PREFIX)) {
+      this.rememberTransient(envelope.key, outcome.result);
+    }
+    return outcome;
+  }
+
+  /**
+   * Answers that were not persisted (rejections, reads) for caller-chosen keys are remembered in
+   * memory, so a retry during this activation gets the same answer (DESIGN guarantee 2) without
+   * a write per rejection.
+   */
+  private rememberTransient(key: string, result: CallResult): void {
+    this.transientResults.delete(key);
+    this.transientResults.set(key, result);
+    if (this.transientResults.size > TRANSIENT_RESULTS) {
+      this.transientResults.delete(this.transientResults.keys().next().value as string);
+    }
+  }
+
+  private decideAndCommit(
+    envelope: CallEnvelope,
+    from: string | undefined,
+  ): { result: CallResult; persisted: boolean } {
+    const activation = this.activation;
     const counter = from !== undefined ? Number(envelope.key) : undefined;
     if (from !== undefined && (counter === undefined || !Number.isSafeInteger(counter))) {
       return {
@@ -199,18 +236,21 @@ export class ActorHost {
     }
     const origin =
       from === undefined ? { k: envelope.key, r: decision.reply } : { f: from, c: counter as number };
-    const persisted = this.commit(decision, origin);
-    return { result: { ok: true, value: decision.reply }, persisted };
+    const committed = this.commit(decision, origin);
+    if (committed !== true && committed !== false) return { result: committed, persisted: false };
+    return { result: { ok: true, value: decision.reply }, persisted: committed };
   }
 
   /**
-   * Turns an accepted decision into one record (events, dedup entry, outbox, reminders), applies
-   * it to the state and hands it to the writer. Returns false when there was nothing to persist.
+   * Turns an accepted decision into one record (events, dedup entry, outbox, reminders), hands it
+   * to the writer and only then applies it to the state: a record the writer refuses (too large,
+   * superseded) never becomes state that a later turn could observe. Returns false when there was
+   * nothing to persist, or the refusal to answer with.
    */
   private commit(
     decision: Extract<Decision<unknown, unknown>, { ok: true }>,
     extra: Partial<TurnRecord>,
-  ): boolean {
+  ): boolean | CallResult {
     const activation = this.activation;
     const now = this.ports.now();
     const outbox: OutboxEntry[] = (decision.send ?? []).map((s, i) => ({
@@ -229,24 +269,44 @@ export class ActorHost {
     const hasEffects = events.length > 0 || outbox.length > 0 || set.length > 0 || cancel.length > 0;
     if (!hasEffects) return false;
 
+    const delivered = this.deliveredSinceRecord;
     const record: TurnRecord = {
       ...extra,
       ...(events.length > 0 ? { e: events } : {}),
       ...(outbox.length > 0 ? { o: outbox } : {}),
-      ...(this.deliveredSinceRecord.length > 0 ? { d: this.deliveredSinceRecord.splice(0) } : {}),
+      ...(delivered.length > 0 ? { d: [...delivered] } : {}),
       ...(set.length > 0 ? { rs: set } : {}),
       ...(cancel.length > 0 ? { rx: cancel } : {}),
     };
+    let durable: Promise<void>;
+    try {
+      durable = this.writer.append(encodeRecord(record)).durable;
+    } catch (err) {
+      if (err instanceof StorageLimitError) {
+        return failure(ErrorCode.PAYLOAD_TOO_LARGE, `turn too large to persist: ${err.message}`, false);
+      }
+      this.stop(err as Error);
+      return unavailable(`actor ${this.roomId} cannot persist; retry`);
+    }
+    this.deliveredSinceRecord = [];
     activation.apply(record);
-    this.persist(record);
+    durable.catch((err: Error) => this.stop(err));
+    this.lastDurable = durable;
     const publications = decision.publish ?? [];
-    this.lastDurable.then(
+    const lastN = outbox.at(-1)?.n;
+    durable.then(
       () => {
         for (const p of publications) this.ports.publish(p);
-        for (const entry of outbox) this.startDelivery(entry.to);
+        if (lastN !== undefined) {
+          // Only now may these entries leave: delivering a command whose record could still be
+          // lost would let a re-activation reuse its number (and the receiver drop the new one).
+          this.deliverableUpTo = Math.max(this.deliverableUpTo, lastN);
+          for (const entry of outbox) this.startDelivery(entry.to);
+        }
       },
       () => undefined,
     );
+    if (++this.turnsSinceSnapshot >= (this.definition.snapshotEvery ?? 100)) void this.snapshot();
     return true;
   }
 
@@ -268,7 +328,9 @@ export class ActorHost {
     } catch {
       return unavailable(`actor ${this.roomId} could not persist; retry`);
     }
-    await this.ensureWakeRegistered();
+    if (!(await this.ensureWakeRegistered())) {
+      return failure(ErrorCode.STORAGE_UNAVAILABLE, "could not record the next reminder", true);
+    }
     return { ok: true, value: null };
   }
 
@@ -298,36 +360,45 @@ export class ActorHost {
   }
 
   /** Keeps the cluster-wide reminder index pointing at this actor's earliest reminder. */
-  private async ensureWakeRegistered(): Promise<void> {
+  private async ensureWakeRegistered(): Promise<boolean> {
     const next = this.activation.nextReminderAt();
-    if (next === undefined || next === this.registeredWake) return;
+    if (next === this.registeredWake) return true;
+    if (next === undefined) {
+      this.registeredWake = undefined; // a leftover index row costs one harmless wake
+      return true;
+    }
     try {
       await this.ports.scheduleWake(this.roomId, next);
       this.registeredWake = next;
+      return true;
     } catch {
-      // retried on the next wake or turn; the reminder itself is durable in the journal
+      // Retried on the next turn or wake; until then the actor is not idle (see isIdle).
+      return false;
     }
-  }
-
-  private persist(record: TurnRecord): void {
-    let durable: Promise<void>;
-    try {
-      durable = this.writer.append(encodeRecord(record)).durable;
-    } catch (err) {
-      durable = Promise.reject(err);
-    }
-    durable.catch((err: Error) => this.stop(err));
-    this.lastDurable = durable;
-    if (++this.turnsSinceSnapshot >= (this.definition.snapshotEvery ?? 100)) this.snapshot();
   }
 
   /** Writes a snapshot of the current state (best effort: a failure leaves the log to replay). */
   snapshot(): Promise<void> {
     if (this.phase !== "active" && this.phase !== "deactivating") return Promise.resolve();
+    let written: Promise<void>;
+    try {
+      written = this.writer.snapshot(this.activation.toSnapshot());
+    } catch (err) {
+      written = Promise.reject(err);
+    }
     this.turnsSinceSnapshot = 0;
     this.lastSnapshotAt = this.ports.now();
-    this.deliveredSinceRecord = [];
-    return this.writer.snapshot(this.activation.toSnapshot()).catch(() => undefined);
+    const covered = new Set(this.deliveredSinceRecord);
+    return written.then(
+      () => {
+        // Deliveries recorded by this snapshot need no record of their own any more.
+        this.deliveredSinceRecord = this.deliveredSinceRecord.filter((n) => !covered.has(n));
+      },
+      (err: Error) => {
+        // A failed snapshot leaves the log to replay; a superseded writer stops the host.
+        if (err instanceof ConcurrencyError || this.writer.isFenced) this.stop(err);
+      },
+    );
   }
 
   /** Snapshots if turns were persisted since the last snapshot and it is older than `maxAgeMs`. */
@@ -341,19 +412,27 @@ export class ActorHost {
    * Flushes, snapshots and releases the actor. Calls arriving from now on are answered
    * `ACTOR_UNAVAILABLE` (retryable): the caller re-resolves and re-activates.
    */
-  async deactivate(): Promise<void> {
-    if (this.phase === "deactivating" || this.phase === "stopped") return;
+  deactivate(): Promise<void> {
+    // Every caller (idle sweep, lease loss, shutdown) waits for the same, complete deactivation.
+    this.deactivation ??= this.runDeactivation();
+    return this.deactivation;
+  }
+
+  private async runDeactivation(): Promise<void> {
     try {
       await this.ready;
     } catch {
       this.phase = "stopped";
       return;
     }
-    this.phase = "deactivating";
+    const wasActive = this.phase === "active";
+    if (wasActive) this.phase = "deactivating";
     try {
-      await this.lastDurable.catch(() => undefined);
-      if (this.turnsSinceSnapshot > 0 || this.deliveredSinceRecord.length > 0) await this.snapshot();
-      await this.writer.flush();
+      if (wasActive) {
+        await this.lastDurable.catch(() => undefined);
+        if (this.turnsSinceSnapshot > 0 || this.deliveredSinceRecord.length > 0) await this.snapshot();
+        await this.writer.flush();
+      }
     } finally {
       this.phase = "stopped";
       this.writer.close();
@@ -376,6 +455,7 @@ export class ActorHost {
     for (const event of recovery.events) activation.apply(decodeRecord(event.data));
     this.activation = activation;
     this.turnsSinceSnapshot = recovery.events.length;
+    this.deliverableUpTo = activation.counter; // everything recovered is durable
     this.phase = "active";
     for (const entry of activation.outbox.values()) this.startDelivery(entry.to);
     this.fireDueReminders();
@@ -400,7 +480,8 @@ export class ActorHost {
         for (;;) {
           if (this.phase !== "active") return;
           const next = [...this.activation.outbox.values()].find((e) => roomIdOf(e.to) === destination);
-          if (!next) return;
+          // Entries past the watermark wait for their record; commit() restarts delivery then.
+          if (!next || next.n > this.deliverableUpTo) return;
           const result = await this.ports
             .deliver({ to: next.to, from: this.ref, key: String(next.n), command: next.command })
             .catch((err: Error) => failure(ErrorCode.ACTOR_UNAVAILABLE, err.message, true));

@@ -8,6 +8,7 @@ export interface ActorRoomRuntime {
   /** Resolves once a previous local activation of `roomId` has fully disposed. */
   awaitLocalDisposal(roomId: string): Promise<void>;
   hostFor(room: ActorRoom): ActorHost;
+  onRoomCreated(room: ActorRoom): void;
   onRoomDisposing(room: ActorRoom, done: Promise<void>): void;
 }
 
@@ -43,6 +44,7 @@ export abstract class ActorRoom extends Room {
     this.roomId = roomIdOf({ kind: this.kind, id: options.actorId });
     disableRoomTimers(this);
     await this.runtime.awaitLocalDisposal(this.roomId);
+    this.runtime.onRoomCreated(this);
   }
 
   /** IPC entry point for calls from any process (and the direct path for local ones). */

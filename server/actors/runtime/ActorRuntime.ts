@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { matchMaker, type Server } from "@colyseus/core";
 import { ErrorCode } from "../../../protocol/errors.js";
 import type { Logger } from "../../logger.js";
-import type { ActorJournal } from "../../persistence/stores/ActorJournal.js";
+import { type ActorJournal, StaleEpochError } from "../../persistence/stores/ActorJournal.js";
 import { bucketOf, type ReminderIndex } from "../../persistence/stores/ReminderIndex.js";
-import { ActorHost, failure } from "./ActorHost.js";
+import { ActorHost, AUTO_KEY_PREFIX, failure } from "./ActorHost.js";
 import { parseRoomId, roomIdOf } from "./ActorRef.js";
 import { ActorRoom, type ActorRoomRuntime } from "./ActorRoom.js";
 import type { LeaseManager } from "./leases.js";
@@ -40,6 +40,9 @@ export interface CallOptions {
 }
 
 const MAX_ATTEMPTS = 6;
+const HOSTLESS_GRACE_MS = 60_000;
+/** A listing of ours this old with no local room is a leftover, not a room being created. */
+const STALE_LISTING_MS = 10_000;
 /** How far back a node with no stored cursor looks for overdue reminders. */
 const REMINDER_LOOKBACK_MS = 10 * 60_000;
 
@@ -63,6 +66,8 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
   private readonly disposing = new Map<string, Promise<void>>();
   /** Rooms on this process whose actor was activated (losers of a directory race never are). */
   private readonly active = new Map<string, ActorRoom>();
+  /** Rooms created here and not yet activated, with their creation time (see the sweep). */
+  private readonly created = new Map<ActorRoom, number>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly reminderTimer: NodeJS.Timeout;
   private reminderSweep: Promise<void> | undefined;
@@ -99,6 +104,12 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
         class extends ActorRoom {
           readonly kind = kind;
           readonly runtime = runtime;
+
+          /** Runs for client matchmaking only (create, join); internal activation skips it. */
+          static override async onAuth(token: string | undefined, options: { actorId?: string } | undefined) {
+            if (!definition.authorizeClient) return false;
+            return (await definition.authorizeClient(token, options?.actorId)) ?? false;
+          }
         },
       );
     }
@@ -106,7 +117,8 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
 
   /** Calls an actor anywhere in the cluster, activating it if needed. Never throws. */
   async call(ref: ActorRef, command: unknown, options: CallOptions = {}): Promise<CallResult> {
-    return this.send({ to: ref, from: null, key: options.key ?? randomUUID(), command }, options.timeoutMs);
+    const key = options.key ?? `${AUTO_KEY_PREFIX}${randomUUID()}`;
+    return this.send({ to: ref, from: null, key, command }, options.timeoutMs);
   }
 
   /** Delivers an envelope, retrying through deactivations, races and dead owners. */
@@ -176,7 +188,16 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
         };
       }
     }
-    if (listing.processId === matchMaker.processId) return this.attempt(to, method, envelope, timeoutMs);
+    if (listing.processId === matchMaker.processId) {
+      // Listed here but not (yet) in the local room table. Colyseus records the listing a moment
+      // before it registers the room, so a fresh listing means "being created": retry shortly.
+      // An old one with no disposal pending is stale (a removal that failed): remove it, so the
+      // next attempt re-creates the actor instead of spinning on it.
+      const age = Date.now() - new Date(listing.createdAt ?? 0).getTime();
+      if (age > STALE_LISTING_MS && !this.disposing.has(roomId)) await matchMaker.driver.remove(roomId);
+      const retry = failure(ErrorCode.ACTOR_UNAVAILABLE, `actor ${roomId} is starting or moving`, true);
+      return { result: retry, remote: false };
+    }
     try {
       const args = method === "actorCall" ? [envelope] : [];
       const result = (await matchMaker.remoteRoomCall(roomId, method, args, timeoutMs)) as CallResult;
@@ -199,16 +220,19 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     await this.disposing.get(roomId);
   }
 
+  onRoomCreated(room: ActorRoom): void {
+    this.created.set(room, Date.now());
+  }
+
   hostFor(room: ActorRoom): ActorHost {
     if (room.host) return room.host;
     const definition = this.definitions.get(room.kind) as AnyActorDefinition;
     const ref = { kind: room.kind, id: room.actorId };
-    const { journal, leases, logger, metrics } = this.options;
+    const { leases, logger, metrics } = this.options;
     const started = performance.now();
     const host = new ActorHost(ref, definition, {
       open: async (actorKey) => {
-        const epoch = await leases.acquire(actorKey);
-        const opened = await journal.open(actorKey, epoch !== undefined ? { epoch } : {});
+        const opened = await this.claim(actorKey);
         opened.writer.onCommit = (s) => {
           metrics.appendBatch.observe(s.events);
           metrics.appendDuration.observe(s.ms / 1000);
@@ -228,6 +252,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     });
     room.host = host;
     this.active.set(room.roomId, room);
+    this.created.delete(room);
     host.whenReady().then(
       () => {
         metrics.activations.inc({ kind: room.kind });
@@ -244,6 +269,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
 
   onRoomDisposing(room: ActorRoom, done: Promise<void>): void {
     if (this.active.get(room.roomId) === room) this.active.delete(room.roomId);
+    this.created.delete(room);
     const tracked = done
       .catch(() => undefined)
       .then(() => {
@@ -267,6 +293,12 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
 
   private sweep(): void {
     const now = Date.now();
+    // A room whose caller vanished before the first call never activates: do not keep it forever.
+    for (const [room, at] of this.created) {
+      if (room.host || room.clients.length > 0 || now - at < HOSTLESS_GRACE_MS) continue;
+      this.created.delete(room);
+      void room.disconnect().catch(() => undefined);
+    }
     for (const room of this.localActors()) {
       const host = room.host;
       if (!host) continue;
@@ -282,8 +314,41 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
   private async deactivateLocal(roomId: string): Promise<void> {
     const room = this.active.get(roomId);
     if (!room) return;
-    await room.host?.deactivate();
-    await room.disconnect().catch(() => undefined);
+    // Tracked from the start, so a re-creation of this id on this process waits for all of it.
+    const done = (async () => {
+      try {
+        await room.host?.deactivate();
+      } finally {
+        await room.disconnect().catch(() => undefined);
+      }
+    })();
+    this.onRoomDisposing(room, done);
+    await done;
+  }
+
+  /**
+   * Takes the lease and claims the journal with its epoch. If the lease counter is behind the
+   * stored epoch (Redis restarted without persistence), the counter is raised past it once.
+   */
+  private async claim(actorKey: string) {
+    const { leases, journal } = this.options;
+    let epoch = await leases.acquire(actorKey);
+    try {
+      return await journal.open(actorKey, epoch !== undefined ? { epoch } : {});
+    } catch (err) {
+      if (!(err instanceof StaleEpochError) || epoch === undefined) {
+        await leases.release(actorKey, epoch).catch(() => undefined);
+        throw err;
+      }
+      await leases.release(actorKey, epoch).catch(() => undefined);
+      epoch = await leases.acquire(actorKey, err.stored);
+      try {
+        return await journal.open(actorKey, { epoch });
+      } catch (again) {
+        await leases.release(actorKey, epoch).catch(() => undefined);
+        throw again;
+      }
+    }
   }
 
   /**
@@ -296,10 +361,10 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     const now = Date.now();
     try {
       const from = await reminders.readCursor(bucketOf(now - REMINDER_LOOKBACK_MS));
-      const due = await reminders.due(from, now);
-      let earliestFailed: number | undefined;
+      const { wakes, unfinished } = await reminders.due(from, now);
+      let earliestFailed: number | undefined = unfinished;
       await Promise.all(
-        due.map(async (wake) => {
+        wakes.map(async (wake) => {
           const ref = parseRoomId(wake.actorKey);
           const result =
             ref && this.definitions.has(ref.kind) ? await this.wake(ref) : { ok: true as const, value: null };

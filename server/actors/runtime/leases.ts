@@ -8,7 +8,12 @@ import type { Redis } from "ioredis";
  */
 export interface LeaseManager {
   /** Takes the lease and returns the new epoch (undefined: let storage pick stored + 1). */
-  acquire(actorKey: string): Promise<number | undefined>;
+  /**
+   * Takes the lease and returns the new epoch (undefined: let storage pick stored + 1). With
+   * `floor`, the epoch is above it even if the counter was lost (a Redis restart without
+   * persistence resets every counter).
+   */
+  acquire(actorKey: string, floor?: number): Promise<number | undefined>;
   release(actorKey: string, epoch: number | undefined): Promise<void>;
   /** Called with the actor key when a renewal finds the lease taken by someone else. */
   onLost: ((actorKey: string) => void) | undefined;
@@ -26,6 +31,10 @@ export class LocalLeaseManager implements LeaseManager {
 }
 
 const ACQUIRE = `
+local floor = tonumber(ARGV[3])
+if floor > (tonumber(redis.call('GET', KEYS[1])) or 0) then
+  redis.call('SET', KEYS[1], floor)
+end
 local epoch = redis.call('INCR', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[1] .. ':' .. epoch, 'PX', ARGV[2])
 return epoch`;
@@ -56,7 +65,7 @@ export class RedisLeaseManager implements LeaseManager {
     this.timer.unref();
   }
 
-  async acquire(actorKey: string): Promise<number> {
+  async acquire(actorKey: string, floor = 0): Promise<number> {
     const epoch = Number(
       await this.redis.eval(
         ACQUIRE,
@@ -65,6 +74,7 @@ export class RedisLeaseManager implements LeaseManager {
         `actor:${actorKey}:lease`,
         this.owner,
         this.ttlMs,
+        floor,
       ),
     );
     this.held.set(actorKey, epoch);

@@ -62,6 +62,12 @@ export interface ActorDefinition<S, C, E, R> {
   evolve(state: S, event: E): S;
   /** Snapshot after this many persisted turns (default 100). */
   readonly snapshotEvery?: number;
+  /**
+   * Whether a client may open a socket to this actor's room (`joinById`, Colyseus' `onAuth`).
+   * Returns the client's auth payload, or false to refuse. Kinds without it accept no clients:
+   * actors are reached through calls, and client-facing kinds opt in explicitly.
+   */
+  authorizeClient?(token: string | undefined, actorId: string | undefined): Promise<unknown> | unknown;
   /** Handles a due reminder (already removed from the actor's reminders when this runs). */
   onReminder?(state: Readonly<S>, name: string, ctx: TurnContext): Decision<E, R>;
 }

@@ -74,7 +74,12 @@ function parseHead(row: StoredEntity): HeadState {
 
 /** Thrown by `open` when a newer activation already claimed the actor. */
 export class StaleEpochError extends ConcurrencyError {
-  constructor(actorKey: string, epoch: number, stored: number) {
+  constructor(
+    actorKey: string,
+    epoch: number,
+    /** The epoch in storage: a lease counter that was reset (Redis restarted) must move past it. */
+    readonly stored: number,
+  ) {
     super("etag-mismatch", `actor ${actorKey}: epoch ${epoch} is not newer than stored epoch ${stored}`);
   }
 }
@@ -196,7 +201,11 @@ export class ActorJournal {
     try {
       [newEtag] = (await this.tables.transact(ACTOR_TABLE, actorKey, operations)) as [string];
     } catch (err) {
-      if (next.snapBlob) await this.blobs.delete(SNAPSHOT_CONTAINER, next.snapBlob).catch(() => undefined);
+      // Only a refused transaction surely did not land; after a timeout the head may point at the
+      // new blob, so it is kept (an orphan at worst, never a dangling pointer).
+      if (next.snapBlob && err instanceof ConcurrencyError) {
+        await this.blobs.delete(SNAPSHOT_CONTAINER, next.snapBlob).catch(() => undefined);
+      }
       throw err;
     }
     const cleanup = async () => {

@@ -33,21 +33,29 @@ export class ReminderIndex {
     });
   }
 
-  /** Rows due by `now` in buckets `fromBucket` … `bucketOf(now)`. */
-  async due(fromBucket: number, now: number, limit = 1000): Promise<DueWake[]> {
+  /**
+   * Rows due by `now` in buckets `fromBucket` … `bucketOf(now)`, at most `limit`. `unfinished` is
+   * the first bucket not read to its end (the limit cut the scan): the cursor must not pass it.
+   */
+  async due(
+    fromBucket: number,
+    now: number,
+    limit = 1000,
+  ): Promise<{ wakes: DueWake[]; unfinished?: number }> {
     const wakes: DueWake[] = [];
-    for (let bucket = fromBucket; bucket <= bucketOf(now) && wakes.length < limit; bucket++) {
+    for (let bucket = fromBucket; bucket <= bucketOf(now); bucket++) {
       let after: string | undefined;
       do {
+        if (wakes.length >= limit) return { wakes, unfinished: bucket };
         const page = await this.tables.query(REMINDER_TABLE, `due-${bucket}`, {
-          limit: 500,
+          limit: Math.min(500, limit - wakes.length),
           ...(after ? { after } : {}),
         });
         for (const row of page.items) if (Number(row.properties.at) <= now) wakes.push(toWake(row, bucket));
         after = page.next;
-      } while (after && wakes.length < limit);
+      } while (after);
     }
-    return wakes;
+    return { wakes };
   }
 
   /** Removes a row unless it was rescheduled since it was read. */
