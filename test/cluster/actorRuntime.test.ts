@@ -134,7 +134,7 @@ describe.runIf(run)("actor runtime on a 3-node cluster", () => {
     const id = "dedup";
     const [a, b, c] = alive() as [ServerProcess, ServerProcess, ServerProcess];
     const answers = await Promise.all(
-      [a, b, c, a].map((n) => call(n, id, { type: "add", amount: 7 }, "same-key")),
+      [a, b, c, a].map((n) => callUntilDone(n, id, { type: "add", amount: 7 }, "same-key")),
     );
     expect(answers.map((r) => r.value.total)).toEqual([7, 7, 7, 7]);
     expect((await call(b, id, { type: "get" })).value.total).toBe(7);

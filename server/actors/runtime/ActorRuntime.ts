@@ -43,6 +43,8 @@ const MAX_ATTEMPTS = 6;
 const HOSTLESS_GRACE_MS = 60_000;
 /** A listing of ours this old with no local room is a leftover, not a room being created. */
 const STALE_LISTING_MS = 10_000;
+/** Listings younger than this may not have their IPC subscription yet. */
+const FRESH_LISTING_MS = 2_000;
 /** How far back a node with no stored cursor looks for overdue reminders. */
 const REMINDER_LOOKBACK_MS = 10 * 60_000;
 
@@ -193,10 +195,22 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       // before it registers the room, so a fresh listing means "being created": retry shortly.
       // An old one with no disposal pending is stale (a removal that failed): remove it, so the
       // next attempt re-creates the actor instead of spinning on it.
-      const age = Date.now() - new Date(listing.createdAt ?? 0).getTime();
-      if (age > STALE_LISTING_MS && !this.disposing.has(roomId)) await matchMaker.driver.remove(roomId);
+      const ownAge = Date.now() - new Date(listing.createdAt ?? 0).getTime();
+      if (ownAge > STALE_LISTING_MS && !this.disposing.has(roomId)) await matchMaker.driver.remove(roomId);
       const retry = failure(ErrorCode.ACTOR_UNAVAILABLE, `actor ${roomId} is starting or moving`, true);
       return { result: retry, remote: false };
+    }
+    const age = Date.now() - new Date(listing.createdAt ?? 0).getTime();
+    if (age < FRESH_LISTING_MS && (await matchMaker.presence.channels(`$${roomId}`)).length === 0) {
+      // The owner records the listing before it subscribes to the room's IPC channel: a call sent
+      // in between is lost and would cost the full timeout. If the owner process still listens,
+      // retry shortly; if it is gone (killed), sweep its listings now.
+      const ownerListens = (await matchMaker.presence.channels(`p:${listing.processId}`)).length > 0;
+      if (!ownerListens) await matchMaker.healthCheckProcessId(listing.processId);
+      return {
+        result: failure(ErrorCode.ACTOR_UNAVAILABLE, `actor ${roomId} is starting`, true),
+        remote: true,
+      };
     }
     try {
       const args = method === "actorCall" ? [envelope] : [];
