@@ -169,15 +169,14 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     const timeout = () =>
       failure(ErrorCode.TIMEOUT, `actor ${roomId} did not answer within ${timeoutMs} ms`, true);
     await this.disposing.get(roomId);
-    const local = matchMaker.getLocalRoomById(roomId) as ActorRoom | undefined;
-    if (local) {
+    const callLocal = async (room: ActorRoom) => {
       // Local calls skip serialization; clone so the actor never shares objects with the caller.
       const pending =
-        method === "actorCall"
-          ? local.actorCall(structuredClone(envelope as CallEnvelope))
-          : local.actorWake();
+        method === "actorCall" ? room.actorCall(structuredClone(envelope as CallEnvelope)) : room.actorWake();
       return { result: await withTimeout(pending, timeoutMs, timeout), remote: false };
-    }
+    };
+    const local = matchMaker.getLocalRoomById(roomId) as ActorRoom | undefined;
+    if (local) return callLocal(local);
     let listing = await matchMaker.getRoomById(roomId);
     if (!listing) {
       try {
@@ -191,6 +190,9 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       }
     }
     if (listing.processId === matchMaker.processId) {
+      // Created here just now (createRoom resolves once the room is registered): call it.
+      const created = matchMaker.getLocalRoomById(roomId) as ActorRoom | undefined;
+      if (created) return callLocal(created);
       // Listed here but not (yet) in the local room table. Colyseus records the listing a moment
       // before it registers the room, so a fresh listing means "being created": retry shortly.
       // An old one with no disposal pending is stale (a removal that failed): remove it, so the
