@@ -5,15 +5,13 @@ import { join } from "node:path";
 import type { Express } from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHttpApp } from "../../server/http/createHttpApp.js";
 import { createLogger } from "../../server/logger.js";
-import { createMetrics } from "../../server/metrics.js";
 import type { Storage } from "../../server/persistence/ports.js";
 import { seedIfEmpty } from "../../server/persistence/seed/seed.js";
 import { seedContent } from "../../server/persistence/seed/seedContent.js";
 import { openEmbeddedStorage } from "../../server/persistence/sqlite/openEmbeddedStorage.js";
 import { createStores, type Stores } from "../../server/persistence/stores/index.js";
-import { buildAuth, noActors } from "../support/authDeps.js";
+import { buildTestApp } from "../support/authDeps.js";
 
 const logger = createLogger({ level: "silent" });
 let dir: string;
@@ -27,16 +25,7 @@ beforeAll(async () => {
   storage = openEmbeddedStorage(dir);
   stores = createStores(storage);
   await seedIfEmpty(stores, logger);
-  app = createHttpApp({
-    logger,
-    metrics: createMetrics(),
-    stores,
-    auth: await buildAuth(stores),
-    actors: noActors,
-    health: { checks: [], isDraining: () => false },
-    corsOrigins: ["*"],
-    trustProxy: "loopback",
-  });
+  ({ app } = await buildTestApp(stores));
 });
 
 afterAll(async () => {

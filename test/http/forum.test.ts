@@ -5,15 +5,13 @@ import { join } from "node:path";
 import type { Express } from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHttpApp } from "../../server/http/createHttpApp.js";
 import { createLogger } from "../../server/logger.js";
-import { createMetrics } from "../../server/metrics.js";
 import type { Storage } from "../../server/persistence/ports.js";
 import { seedIfEmpty } from "../../server/persistence/seed/seed.js";
 import { seedContent } from "../../server/persistence/seed/seedContent.js";
 import { openEmbeddedStorage } from "../../server/persistence/sqlite/openEmbeddedStorage.js";
 import { createStores, type Stores } from "../../server/persistence/stores/index.js";
-import { buildAuth, noActors } from "../support/authDeps.js";
+import { buildTestApp } from "../support/authDeps.js";
 
 const logger = createLogger({ level: "silent" });
 let dir: string;
@@ -31,18 +29,9 @@ beforeAll(async () => {
   storage = openEmbeddedStorage(dir);
   stores = createStores(storage);
   await seedIfEmpty(stores, logger);
-  const auth = await buildAuth(stores);
-  app = createHttpApp({
-    logger,
-    metrics: createMetrics(),
-    stores,
-    auth,
-    actors: noActors,
-    health: { checks: [], isDraining: () => false },
-    corsOrigins: ["*"],
-    trustProxy: "loopback",
-  });
-  const session = await auth.service.register(
+  const built = await buildTestApp(stores);
+  app = built.app;
+  const session = await built.auth.service.register(
     {
       email: `poster-${randomUUID()}@example.com`,
       password: "a long enough password",

@@ -37,3 +37,22 @@ export const noActors = {
     throw new Error("this test does not run actors; use an integration test for actor-backed routes");
   },
 };
+
+/** The REST app over real stores and real auth, as the in-process HTTP tests use it. */
+export async function buildTestApp(stores: Stores) {
+  const { createHttpApp } = await import("../../server/http/createHttpApp.js");
+  const { createLogger } = await import("../../server/logger.js");
+  const { createMetrics } = await import("../../server/metrics.js");
+  const auth = await buildAuth(stores);
+  const app = createHttpApp({
+    logger: createLogger({ level: "silent" }),
+    metrics: createMetrics(),
+    stores,
+    auth,
+    actors: noActors,
+    health: { checks: [], isDraining: () => false },
+    corsOrigins: ["*"],
+    trustProxy: "loopback",
+  });
+  return { app, auth };
+}
