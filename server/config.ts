@@ -74,6 +74,7 @@ const Env = z.object({
   ACTOR_LEASE_MS: PositiveMs.default(10_000),
   ACTOR_CALL_TIMEOUT_MS: PositiveMs.default(2_000),
   ACTOR_SNAPSHOT_MAX_AGE_MS: PositiveMs.default(60_000),
+  DIRECTORY_SWEEP_MS: PositiveMs.default(15_000),
 });
 
 /**
@@ -92,7 +93,7 @@ function productionProblems(env: Record<string, string>): string[] {
 
 /** Values safe to echo in an error: never credentials (a REDIS_URL may carry a password). */
 const ECHOABLE =
-  /^(NODE_ENV|HOST|PORT|PUBLIC_ADDRESS|DATA_DIR|JWT_ISSUER|JWT_AUDIENCE|CORS_ORIGINS|TRUST_PROXY|LOG_LEVEL|SHUTDOWN_TIMEOUT_MS|SEED_CONTENT|ACTOR_[A-Z_]+)$/;
+  /^(NODE_ENV|HOST|PORT|PUBLIC_ADDRESS|DATA_DIR|JWT_ISSUER|JWT_AUDIENCE|CORS_ORIGINS|TRUST_PROXY|LOG_LEVEL|SHUTDOWN_TIMEOUT_MS|SEED_CONTENT|ACTOR_[A-Z_]+|DIRECTORY_SWEEP_MS)$/;
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -122,6 +123,7 @@ function toConfig(env: z.infer<typeof Env>) {
       leaseMs: env.ACTOR_LEASE_MS,
       callTimeoutMs: env.ACTOR_CALL_TIMEOUT_MS,
       snapshotMaxAgeMs: env.ACTOR_SNAPSHOT_MAX_AGE_MS,
+      directorySweepMs: env.DIRECTORY_SWEEP_MS,
     },
   };
 }

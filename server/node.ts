@@ -117,6 +117,7 @@ export async function startNode(
     idleMs: config.actors.idleMs,
     callTimeoutMs: config.actors.callTimeoutMs,
     snapshotMaxAgeMs: config.actors.snapshotMaxAgeMs,
+    directorySweepMs: config.actors.directorySweepMs,
   });
   const httpApp = createHttpApp({
     logger,

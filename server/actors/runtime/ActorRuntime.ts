@@ -26,6 +26,12 @@ export interface RuntimeOptions {
   readonly snapshotMaxAgeMs?: number;
   /** How often this node looks for due reminders (default 1,000 ms). */
   readonly reminderPollMs?: number;
+  /**
+   * How often this node checks the cluster for dead processes and sweeps their room listings
+   * (default 15,000 ms; 0 disables). Without it a killed node's listings stay until a caller
+   * times out on one of them.
+   */
+  readonly directorySweepMs?: number;
 }
 
 /** What request handlers need from the runtime: calling an actor by reference. */
@@ -72,6 +78,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
   private readonly created = new Map<ActorRoom, number>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly reminderTimer: NodeJS.Timeout;
+  private readonly directoryTimer: NodeJS.Timeout | undefined;
   private reminderSweep: Promise<void> | undefined;
   private readonly callTimeoutMs: number;
   private readonly idleMs: number;
@@ -90,6 +97,17 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       });
     }, options.reminderPollMs ?? 1_000);
     this.reminderTimer.unref();
+    const directorySweepMs = options.directorySweepMs ?? 15_000;
+    if (directorySweepMs > 0) {
+      // A process whose IPC channel is gone gets a health check; an unanswered one has its
+      // listings removed (Colyseus' own sweep, which otherwise runs only at start-up).
+      this.directoryTimer = setInterval(() => {
+        matchMaker.healthCheckAllProcesses().catch((err: unknown) => {
+          options.logger.warn({ err }, "directory sweep failed; will retry");
+        });
+      }, directorySweepMs);
+      this.directoryTimer.unref();
+    }
     options.leases.onLost = (roomId) => {
       this.options.logger.warn({ actor: roomId }, "actor lease lost; deactivating");
       void this.deactivateLocal(roomId);
@@ -398,6 +416,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
   close(): void {
     clearInterval(this.sweeper);
     clearInterval(this.reminderTimer);
+    clearInterval(this.directoryTimer);
     this.options.leases.close();
   }
 }
