@@ -10,6 +10,7 @@ import {
   type TurnRecord,
 } from "./ActivationState.js";
 import { roomIdOf } from "./ActorRef.js";
+import { OutboxDelivery } from "./OutboxDelivery.js";
 import type {
   ActorRef,
   AnyActorDefinition,
@@ -38,14 +39,12 @@ export interface HostPorts {
 
 type Phase = "activating" | "active" | "deactivating" | "stopped";
 
-const DELIVERY_RETRY_MIN_MS = 100;
 /** Reserved reminder that keeps an undelivered outbox alive across node deaths. */
 export const OUTBOX_REMINDER = "__outbox";
 const OUTBOX_WAKE_MS = 15_000;
 const TRANSIENT_RESULTS = 256;
 /** Keys the runtime generates for callers that gave none; their answers are not remembered. */
 export const AUTO_KEY_PREFIX = "auto:";
-const DELIVERY_RETRY_MAX_MS = 5_000;
 
 export function failure(code: string, message: string, retryable: boolean, details?: unknown): CallResult {
   return { ok: false, error: { code, message, retryable, ...(details !== undefined ? { details } : {}) } };
@@ -73,7 +72,7 @@ export class ActorHost {
   private lastDurable: Promise<void> = Promise.resolve();
   private turnsSinceSnapshot = 0;
   private deliveredSinceRecord: number[] = [];
-  private readonly delivering = new Set<string>();
+  private readonly outbox: OutboxDelivery;
   private inFlight = 0;
   private lastActivity: number;
   private lastSnapshotAt: number;
@@ -93,6 +92,17 @@ export class ActorHost {
     this.roomId = roomIdOf(ref);
     this.lastActivity = ports.now();
     this.lastSnapshotAt = this.lastActivity;
+    this.outbox = new OutboxDelivery({
+      self: this.ref,
+      pending: () => this.activation.outbox.values(),
+      deliverableUpTo: () => this.deliverableUpTo,
+      isActive: () => this.phase === "active",
+      deliver: (envelope) => this.ports.deliver(envelope),
+      delivered: (n) => {
+        this.activation.outbox.delete(n);
+        this.deliveredSinceRecord.push(n);
+      },
+    });
     this.ready = this.activate();
     // Activation failures surface to each caller through `ready`; never as an unhandled rejection.
     this.ready.catch(() => undefined);
@@ -301,7 +311,7 @@ export class ActorHost {
           // Only now may these entries leave: delivering a command whose record could still be
           // lost would let a re-activation reuse its number (and the receiver drop the new one).
           this.deliverableUpTo = Math.max(this.deliverableUpTo, lastN);
-          for (const entry of outbox) this.startDelivery(entry.to);
+          for (const entry of outbox) this.outbox.start(entry.to);
         }
       },
       () => undefined,
@@ -342,7 +352,7 @@ export class ActorHost {
         const pending = [...this.activation.outbox.values()];
         const rearm = pending.length > 0 ? { set: [{ name, at: now + OUTBOX_WAKE_MS }] } : {};
         this.commit({ ok: true, reply: null, reminders: rearm }, { rx: [name] });
-        for (const entry of pending) this.startDelivery(entry.to);
+        for (const entry of pending) this.outbox.start(entry.to);
         continue;
       }
       const ctx = { now, self: this.ref, from: null };
@@ -457,48 +467,11 @@ export class ActorHost {
     this.turnsSinceSnapshot = recovery.events.length;
     this.deliverableUpTo = activation.counter; // everything recovered is durable
     this.phase = "active";
-    for (const entry of activation.outbox.values()) this.startDelivery(entry.to);
+    for (const entry of activation.outbox.values()) this.outbox.start(entry.to);
     this.fireDueReminders();
     void this.lastDurable.then(
       () => this.ensureWakeRegistered(),
       () => undefined,
     );
-  }
-
-  /**
-   * Delivers this actor's outbox to one destination strictly in order, one at a time, retrying
-   * retryable failures with backoff. Order is what lets the receiver deduplicate with a single
-   * high-water mark per sender.
-   */
-  private startDelivery(to: ActorRef): void {
-    const destination = roomIdOf(to);
-    if (this.delivering.has(destination)) return;
-    this.delivering.add(destination);
-    void (async () => {
-      let attempt = 0;
-      try {
-        for (;;) {
-          if (this.phase !== "active") return;
-          const next = [...this.activation.outbox.values()].find((e) => roomIdOf(e.to) === destination);
-          // Entries past the watermark wait for their record; commit() restarts delivery then.
-          if (!next || next.n > this.deliverableUpTo) return;
-          const result = await this.ports
-            .deliver({ to: next.to, from: this.ref, key: String(next.n), command: next.command })
-            .catch((err: Error) => failure(ErrorCode.ACTOR_UNAVAILABLE, err.message, true));
-          if (!result.ok && result.error.retryable) {
-            attempt++;
-            await new Promise((r) =>
-              setTimeout(r, Math.min(DELIVERY_RETRY_MAX_MS, DELIVERY_RETRY_MIN_MS * 2 ** attempt)),
-            );
-            continue;
-          }
-          attempt = 0;
-          this.activation.outbox.delete(next.n);
-          this.deliveredSinceRecord.push(next.n);
-        }
-      } finally {
-        this.delivering.delete(destination);
-      }
-    })();
   }
 }

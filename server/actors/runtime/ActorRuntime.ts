@@ -3,12 +3,13 @@ import { matchMaker, type Server } from "@colyseus/core";
 import { ErrorCode } from "../../../protocol/errors.js";
 import type { Logger } from "../../logger.js";
 import { type ActorJournal, StaleEpochError } from "../../persistence/stores/ActorJournal.js";
-import { bucketOf, type ReminderIndex } from "../../persistence/stores/ReminderIndex.js";
+import type { ReminderIndex } from "../../persistence/stores/ReminderIndex.js";
 import { ActorHost, AUTO_KEY_PREFIX, failure } from "./ActorHost.js";
-import { parseRoomId, roomIdOf } from "./ActorRef.js";
+import { roomIdOf } from "./ActorRef.js";
 import { ActorRoom, type ActorRoomRuntime } from "./ActorRoom.js";
 import type { LeaseManager } from "./leases.js";
 import type { ActorRuntimeMetrics } from "./metrics.js";
+import { sweepReminders } from "./reminderSweep.js";
 import type { ActorRef, AnyActorDefinition, CallEnvelope, CallResult, Publication } from "./types.js";
 
 export interface RuntimeOptions {
@@ -51,8 +52,6 @@ const HOSTLESS_GRACE_MS = 60_000;
 const STALE_LISTING_MS = 10_000;
 /** Listings younger than this may not have their IPC subscription yet. */
 const FRESH_LISTING_MS = 2_000;
-/** How far back a node with no stored cursor looks for overdue reminders. */
-const REMINDER_LOOKBACK_MS = 10 * 60_000;
 
 type Method = "actorCall" | "actorWake";
 
@@ -92,7 +91,13 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     this.sweeper = setInterval(() => this.sweep(), Math.min(5_000, Math.max(50, this.idleMs / 4)));
     this.sweeper.unref();
     this.reminderTimer = setInterval(() => {
-      this.reminderSweep ??= this.sweepReminders().finally(() => {
+      const deps = {
+        reminders: options.reminders,
+        logger: options.logger,
+        knows: (kind: string) => this.definitions.has(kind),
+        wake: (ref: ActorRef) => this.wake(ref),
+      };
+      this.reminderSweep ??= sweepReminders(deps).finally(() => {
         this.reminderSweep = undefined;
       });
     }, options.reminderPollMs ?? 1_000);
@@ -382,34 +387,6 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
         await leases.release(actorKey, epoch).catch(() => undefined);
         throw again;
       }
-    }
-  }
-
-  /**
-   * Wakes every actor whose reminder is due. Every node sweeps (no leader to elect or lose);
-   * a duplicate wake only re-checks an actor's reminders. The shared cursor skips buckets
-   * that were fully handled.
-   */
-  private async sweepReminders(): Promise<void> {
-    const { reminders, logger } = this.options;
-    const now = Date.now();
-    try {
-      const from = await reminders.readCursor(bucketOf(now - REMINDER_LOOKBACK_MS));
-      const { wakes, unfinished } = await reminders.due(from, now);
-      let earliestFailed: number | undefined = unfinished;
-      await Promise.all(
-        wakes.map(async (wake) => {
-          const ref = parseRoomId(wake.actorKey);
-          const result =
-            ref && this.definitions.has(ref.kind) ? await this.wake(ref) : { ok: true as const, value: null };
-          if (result.ok) await reminders.done(wake);
-          else earliestFailed = Math.min(earliestFailed ?? wake.bucket, wake.bucket);
-        }),
-      );
-      const next = earliestFailed ?? bucketOf(now);
-      if (next > from) await reminders.writeCursor(next);
-    } catch (err) {
-      logger.warn({ err }, "reminder sweep failed; will retry");
     }
   }
 
