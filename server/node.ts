@@ -149,6 +149,7 @@ export async function startNode(
     stopping ??= (async () => {
       logger.info({ reason }, "shutting down: draining");
       draining = true;
+      actorRuntime.stopSweeps();
       // Locks every room and waits for each to dispose (actors flush and snapshot there), then
       // closes the websocket server, the HTTP server, presence and driver.
       await realtime.gracefullyShutdown(false);

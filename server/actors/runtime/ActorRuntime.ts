@@ -390,10 +390,16 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     }
   }
 
-  close(): void {
+  /** Stops idle, reminder and directory sweeps (first step of a drain: no new activations). */
+  stopSweeps(): void {
     clearInterval(this.sweeper);
     clearInterval(this.reminderTimer);
     clearInterval(this.directoryTimer);
+  }
+
+  /** After the drain: also stops renewing leases (every actor released its own by now). */
+  close(): void {
+    this.stopSweeps();
     this.options.leases.close();
   }
 }
