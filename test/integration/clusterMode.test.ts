@@ -44,6 +44,57 @@ describe.runIf(run)("a node in cluster mode (real redis-server, Azurite)", () =>
     expect(items.body.data.items.length).toBeGreaterThan(0);
   });
 
+  it("serves the REST surface on Azure storage: register, login, me, refresh, event registration, forum, photos", async () => {
+    const api = (method: string, path: string, body?: unknown, token?: string, type = "application/json") =>
+      getJson(`${node.baseUrl}/api/v1${path}`, {
+        method,
+        headers: {
+          ...(body !== undefined ? { "content-type": type } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        ...(body !== undefined
+          ? { body: type === "application/json" ? JSON.stringify(body) : (body as Buffer) }
+          : {}),
+      });
+    const registered = await api("POST", "/auth/register", {
+      email: "azure@example.com",
+      password: "stored in azure tables",
+      displayName: "Azure",
+    });
+    expect(registered.status).toBe(201);
+    const login = await api("POST", "/auth/login", {
+      email: "azure@example.com",
+      password: "stored in azure tables",
+    });
+    const token = login.body.data.accessToken as string;
+    expect((await api("GET", "/auth/me", undefined, token)).body.data.email).toBe("azure@example.com");
+    const refreshed = await api("POST", "/auth/refresh", { refreshToken: login.body.data.refreshToken });
+    expect(refreshed.status).toBe(200);
+    const registration = await api(
+      "PUT",
+      "/events/kazan-fan-meetup-tea-and-songs/registration",
+      undefined,
+      token,
+    );
+    expect(registration.body.data.status).toBe("registered");
+    const section = (await api("GET", "/forum/sections")).body.data.items[0].id as string;
+    const topic = await api(
+      "POST",
+      `/forum/sections/${section}/topics`,
+      { title: "On Azure", body: "hello" },
+      token,
+    );
+    expect(topic.status).toBe(201);
+    const { default: sharp } = await import("sharp");
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#7a3" } })
+      .jpeg()
+      .toBuffer();
+    const photo = await api("POST", "/users/me/photos", jpeg, token, "image/jpeg");
+    expect(photo.status).toBe(201);
+    const image = await fetch(`${node.baseUrl}${photo.body.data.url}`);
+    expect(image.headers.get("content-type")).toBe("image/jpeg");
+  });
+
   it("fails readiness while Redis is down and recovers when it returns", async () => {
     const port = redis.port;
     await redis.stop();
