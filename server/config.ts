@@ -8,11 +8,18 @@ import { z } from "zod";
 
 const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
-const Port = z.coerce
-  .number({ error: "must be a number" })
-  .int("must be an integer")
-  .min(0, "must be between 0 and 65535")
-  .max(65535, "must be between 0 and 65535");
+/** Digits only: `Number("  ")` is 0 and `Number("0x50")` is 80, neither of which anyone meant. */
+const Port = z
+  .string()
+  .regex(/^[+-]?\d+(?:\.\d+)?$/, "must be a number")
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int("must be an integer")
+      .min(0, "must be between 0 and 65535")
+      .max(65535, "must be between 0 and 65535"),
+  );
 
 const PositiveMs = z.coerce
   .number({ error: "must be a number" })

@@ -129,6 +129,8 @@ describe("loadConfig", () => {
     ["PORT", "65536", "must be between 0 and 65535"],
     ["PORT", "-1", "must be between 0 and 65535"],
     ["PORT", "1.5", "must be an integer"],
+    ["PORT", "0x50", "must be a number"],
+    ["PORT", "1e3", "must be a number"],
     ["NODE_ENV", "staging", "NODE_ENV"],
     ["SHUTDOWN_TIMEOUT_MS", "soon", "must be a number"],
     ["ACTOR_IDLE_MS", "-5", "must be positive"],
