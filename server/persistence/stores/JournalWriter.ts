@@ -50,6 +50,8 @@ export class JournalWriter {
   private readonly pending: Pending[] = [];
   private draining = false;
   private closed = false;
+  /** Cuts a retry backoff short when the writer closes, so `close()` settles promptly. */
+  private readonly closing = new AbortController();
   /** Why the writer stopped for good: `FencedError` when superseded, else the fatal failure. */
   private fencedBy: Error | undefined;
   private nextSeq: number;
@@ -143,6 +145,7 @@ export class JournalWriter {
   /** Stops retrying; everything still pending fails with a retryable error. */
   close(): void {
     this.closed = true;
+    this.closing.abort();
     this.failAll(new StorageUnavailableError(`writer for ${this.actorKey} closed with writes pending`));
   }
 
@@ -216,7 +219,9 @@ export class JournalWriter {
           if (this.handleFatal(err, batch)) return;
           if (this.closed) return this.rejectBatch(batch, err as Error);
           notify(this.onRetry, err as Error, attempt);
-          await delay(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (attempt - 1)));
+          await delay(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (attempt - 1)), undefined, {
+            signal: this.closing.signal,
+          }).catch(() => undefined);
           if (this.closed) return this.rejectBatch(batch, err as Error);
           continue;
         }
