@@ -9,13 +9,10 @@ import request from "supertest";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AuthDependencies } from "../../server/auth/AuthService.js";
 import { PasswordHasher } from "../../server/auth/PasswordHasher.js";
-import { createHttpApp } from "../../server/http/createHttpApp.js";
-import { createLogger } from "../../server/logger.js";
-import { createMetrics, type Metrics } from "../../server/metrics.js";
 import type { Storage } from "../../server/persistence/ports.js";
 import { openEmbeddedStorage } from "../../server/persistence/sqlite/openEmbeddedStorage.js";
 import { createStores, type Stores } from "../../server/persistence/stores/index.js";
-import { buildAuth, noActors, TEST_AUDIENCE, TEST_ISSUER } from "../support/authDeps.js";
+import { buildTestApp, TEST_AUDIENCE, TEST_ISSUER } from "../support/authDeps.js";
 import type { Json } from "../support/http.js";
 
 // The real argon2, wrapped so tests can count the work a request does.
@@ -24,19 +21,16 @@ vi.mock("argon2", async (importOriginal) => {
   return { ...real, hash: vi.fn(real.hash), verify: vi.fn(real.verify) };
 });
 
-const logger = createLogger({ level: "silent" });
 const PASSWORD = "correct horse battery staple";
 
 let dir: string;
 let storage: Storage;
 let stores: Stores;
-let metrics: Metrics;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "lovecraft-auth-"));
   storage = openEmbeddedStorage(dir);
   stores = createStores(storage);
-  metrics = createMetrics();
 });
 
 afterAll(async () => {
@@ -51,17 +45,7 @@ beforeEach(() => {
 
 /** A fresh app (own signing key, own in-memory login throttle) over the shared store. */
 async function makeApp(overrides: Partial<AuthDependencies> = {}) {
-  const auth = await buildAuth(stores, overrides);
-  const app = createHttpApp({
-    logger,
-    metrics,
-    stores,
-    auth,
-    actors: noActors,
-    health: { checks: [], isDraining: () => false },
-    corsOrigins: ["*"],
-    trustProxy: "loopback",
-  });
+  const { app, auth } = await buildTestApp(stores, overrides);
   return { app, ...auth };
 }
 

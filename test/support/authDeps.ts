@@ -39,11 +39,11 @@ export const noActors = {
 };
 
 /** The REST app over real stores and real auth, as the in-process HTTP tests use it. */
-export async function buildTestApp(stores: Stores) {
+export async function buildTestApp(stores: Stores, overrides: Partial<AuthDependencies> = {}) {
   const { createHttpApp } = await import("../../server/http/createHttpApp.js");
   const { createLogger } = await import("../../server/logger.js");
   const { createMetrics } = await import("../../server/metrics.js");
-  const auth = await buildAuth(stores);
+  const auth = await buildAuth(stores, overrides);
   const app = createHttpApp({
     logger: createLogger({ level: "silent" }),
     metrics: createMetrics(),
