@@ -7,6 +7,9 @@ import { LoginThrottle } from "../../server/auth/LoginThrottle.js";
 import { PasswordHasher } from "../../server/auth/PasswordHasher.js";
 import { loadSigningKey } from "../../server/auth/signingKey.js";
 import { TokenService } from "../../server/auth/TokenService.js";
+import { createHttpApp } from "../../server/http/createHttpApp.js";
+import { createLogger } from "../../server/logger.js";
+import { createMetrics } from "../../server/metrics.js";
 import type { Stores } from "../../server/persistence/stores/index.js";
 
 export const TEST_ISSUER = "lovecraft";
@@ -40,9 +43,6 @@ export const noActors = {
 
 /** The REST app over real stores and real auth, as the in-process HTTP tests use it. */
 export async function buildTestApp(stores: Stores, overrides: Partial<AuthDependencies> = {}) {
-  const { createHttpApp } = await import("../../server/http/createHttpApp.js");
-  const { createLogger } = await import("../../server/logger.js");
-  const { createMetrics } = await import("../../server/metrics.js");
   const auth = await buildAuth(stores, overrides);
   const app = createHttpApp({
     logger: createLogger({ level: "silent" }),
