@@ -30,10 +30,6 @@ export class StorageUnavailableError extends Error {
   }
 }
 
-export function isConcurrencyError(err: unknown): err is ConcurrencyError {
-  return err instanceof ConcurrencyError;
-}
-
 /** Stored data contradicts itself (a head pointing at a missing snapshot, a gap in a log). */
 export class StorageCorruptionError extends Error {
   override readonly name = "StorageCorruptionError";

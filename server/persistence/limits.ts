@@ -1,5 +1,5 @@
 import { StorageLimitError } from "./errors.js";
-import type { Entity, EntityProperties, PropertyValue, TableOperation } from "./ports.js";
+import type { Entity, PropertyValue, TableOperation } from "./ports.js";
 
 /**
  * Azure Table Storage limits, enforced by both adapters so that code which works on the
@@ -125,11 +125,4 @@ export function assertTransaction(partitionKey: string, operations: readonly Tab
   if (bytes > TABLE_LIMITS.maxBatchBytes) {
     throw new StorageLimitError(`transaction body exceeds ${TABLE_LIMITS.maxBatchBytes} bytes`);
   }
-}
-
-/** Drops `undefined` values so callers may build property bags with optional fields. */
-export function compactProperties(props: Record<string, PropertyValue | undefined | null>): EntityProperties {
-  const out: EntityProperties = {};
-  for (const [k, v] of Object.entries(props)) if (v !== undefined && v !== null) out[k] = v;
-  return out;
 }
