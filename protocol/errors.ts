@@ -21,6 +21,8 @@ export const ErrorCode = {
   /** No answer in time; the effect may or may not have happened — retry with the same key. */
   TIMEOUT: "TIMEOUT",
   INTERNAL: "INTERNAL",
+  /** The device speaks another realtime protocol version (see protocol/realtime.ts). */
+  PROTOCOL_MISMATCH: "PROTOCOL_MISMATCH",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -43,6 +45,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   ACTOR_UNAVAILABLE: 503,
   TIMEOUT: 504,
   INTERNAL: 500,
+  PROTOCOL_MISMATCH: 400,
 };
 
 /** Codes after which the same request may succeed if retried later (with the same idempotency key). */

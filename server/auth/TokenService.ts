@@ -11,6 +11,8 @@ export interface AccessClaims {
   /** Account token version when issued; bumping it on the account invalidates older tokens. */
   readonly tokenVersion: number;
   readonly familyId: string;
+  /** When the token expires (ms since the epoch): sockets opened with it close then. */
+  readonly expiresAt: number;
 }
 
 export class InvalidTokenError extends Error {
@@ -51,7 +53,7 @@ export class TokenService {
     return { keys: [this.key.publicJwk] };
   }
 
-  async issueAccess(claims: AccessClaims): Promise<string> {
+  async issueAccess(claims: Omit<AccessClaims, "expiresAt">): Promise<string> {
     return new SignJWT({ ver: claims.tokenVersion, fam: claims.familyId })
       .setProtectedHeader({ alg: JWT_ALGORITHM, kid: this.key.kid, typ: ACCESS_TYPE })
       .setSubject(claims.userId)
@@ -80,7 +82,12 @@ export class TokenService {
       ) {
         throw new InvalidTokenError("token is missing claims");
       }
-      return { userId: payload.sub, tokenVersion: payload.ver, familyId: payload.fam };
+      return {
+        userId: payload.sub,
+        tokenVersion: payload.ver,
+        familyId: payload.fam,
+        expiresAt: (payload.exp as number) * 1000,
+      };
     } catch (err) {
       throw err instanceof InvalidTokenError
         ? err
