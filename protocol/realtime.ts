@@ -113,6 +113,13 @@ export interface PublicProfile extends Profile {
   readonly photos: readonly string[];
 }
 
+export interface PresenceInfo {
+  readonly userId: string;
+  readonly online: boolean;
+  /** Absent when the user hides it. */
+  readonly lastSeen?: number;
+}
+
 export type NotificationKind = "match" | "message" | "event";
 export interface Notification {
   readonly id: number;
@@ -270,7 +277,13 @@ export type CommandInput<T extends CommandType> = Omit<CommandOf<T>, "cid">;
 
 /** What each command answers on success. */
 export interface CommandResults {
-  sync: { me: Me; chats: (ChatSummary & { catchUp?: CatchUp })[]; serverTime: number };
+  sync: {
+    me: Me;
+    chats: (ChatSummary & { catchUp?: CatchUp })[];
+    /** Matches and chat partners who share their presence. */
+    presence: PresenceInfo[];
+    serverTime: number;
+  };
   "profile.update": { me: Me };
   "settings.update": { me: Me };
   discover: { profiles: PublicProfile[]; next?: string };

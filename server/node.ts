@@ -1,13 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
+import { matchMaker } from "@colyseus/core";
 import type { Express } from "express";
 import { Redis } from "ioredis";
+import { userChannel } from "./actors/channels.js";
+import { chatActor } from "./actors/chat/ChatActor.js";
 import { eventActor } from "./actors/EventActor.js";
 import { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
 import { type LeaseManager, LocalLeaseManager, RedisLeaseManager } from "./actors/runtime/leases.js";
 import { createActorMetrics } from "./actors/runtime/metrics.js";
 import type { AnyActorDefinition } from "./actors/runtime/types.js";
+import { userActor } from "./actors/user/UserActor.js";
 import { AccountRights } from "./auth/AccountRights.js";
 import { AuthService } from "./auth/AuthService.js";
 import { LoginThrottle } from "./auth/LoginThrottle.js";
@@ -25,6 +29,8 @@ import { seedIfEmpty } from "./persistence/seed/seed.js";
 import { openEmbeddedStorage } from "./persistence/sqlite/openEmbeddedStorage.js";
 import { ALL_CONTAINERS, ALL_TABLES, createStores, type Stores } from "./persistence/stores/index.js";
 import { createRealtimeServer } from "./realtime.js";
+import { createSeatBroker } from "./rooms/seats.js";
+import { createUserRoom } from "./rooms/UserRoom.js";
 
 /** A running node: what tests and `main` need to reach and stop it. */
 export interface RunningNode {
@@ -92,7 +98,12 @@ export async function startNode(
   const tokens = new TokenService(signingKey, config.jwt.issuer, config.jwt.audience);
   const hasher = new PasswordHasher();
   // Closing the user's sockets on revocation comes with the user actor (realtime product).
-  const onRevoked = (userId: string) => logger.info({ userId }, "sessions revoked");
+  // Revoked sessions close their sockets wherever the user's room lives (its user channel).
+  let revoke: (userId: string, familyId?: string) => void = () => undefined;
+  const onRevoked = (userId: string, familyId?: string) => {
+    logger.info({ userId, familyId }, "sessions revoked");
+    revoke(userId, familyId);
+  };
   const auth = new AuthService({
     accounts: stores.accounts,
     refreshTokens: stores.refreshTokens,
@@ -108,7 +119,7 @@ export async function startNode(
     ? new RedisLeaseManager(redis, `${randomUUID()}`, config.actors.leaseMs)
     : new LocalLeaseManager();
   const actorRuntime: ActorRuntime = new ActorRuntime({
-    definitions: [eventActor, ...(extensions.actorDefinitions ?? [])],
+    definitions: [eventActor, userActor, chatActor, ...(extensions.actorDefinitions ?? [])],
     journal: stores.journal,
     reminders: stores.reminders,
     leases,
@@ -125,6 +136,7 @@ export async function startNode(
     stores,
     auth: { service: auth, tokens, rights, key: signingKey },
     actors: actorRuntime,
+    seats: createSeatBroker(actorRuntime),
     health: { checks, isDraining: () => draining },
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
@@ -136,7 +148,25 @@ export async function startNode(
     httpApp,
     logger,
     actorRuntime,
+    roomAdapters: new Map([
+      [
+        "user",
+        createUserRoom({
+          runtime: actorRuntime,
+          tokens,
+          auth,
+          accounts: stores.accounts,
+          profiles: stores.profiles,
+          events: stores.events,
+          logger,
+        }),
+      ],
+    ]),
   });
+  revoke = (userId, familyId) =>
+    void matchMaker.presence
+      .publish(userChannel(userId), { type: "revoked", ...(familyId ? { familyId } : {}) })
+      .catch(() => undefined);
   await realtime.listen(config.port, config.host);
   const port = (realtime.transport.server!.address() as AddressInfo).port;
   logger.info(

@@ -2,7 +2,7 @@ import { LocalPresence, type MatchMakerDriver, type Presence, Server } from "@co
 import { RedisPresence } from "@colyseus/redis-presence";
 import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Express } from "express";
-import type { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
+import type { ActorRuntime, RoomClass } from "./actors/runtime/ActorRuntime.js";
 import { AtomicRedisDriver } from "./actors/runtime/AtomicRedisDriver.js";
 import { IndexedLocalDriver } from "./actors/runtime/IndexedLocalDriver.js";
 import { placeActor } from "./actors/runtime/placement.js";
@@ -15,6 +15,8 @@ export interface RealtimeOptions {
   readonly httpApp: Express;
   readonly logger: Logger;
   readonly actorRuntime: ActorRuntime;
+  /** Room adapters of client-facing actor kinds (the user room). */
+  readonly roomAdapters: ReadonlyMap<string, RoomClass>;
 }
 
 /**
@@ -44,6 +46,6 @@ export function createRealtimeServer(options: RealtimeOptions): Server {
     },
   });
   for (const [name, handler] of Object.entries(roomDefinitions())) server.define(name, handler.klass);
-  options.actorRuntime.registerRooms(server);
+  options.actorRuntime.registerRooms(server, options.roomAdapters);
   return server;
 }

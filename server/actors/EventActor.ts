@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ErrorCode } from "../../protocol/errors.js";
+import { eventChannel } from "./channels.js";
 import type { ActorDefinition, Decision } from "./runtime/types.js";
 
 /**
@@ -73,6 +74,11 @@ export type EventReply =
 
 type EventDecision = Decision<EventEvent, EventReply>;
 
+/** Attendance changes are published (after they are durable) for attendees' open sockets. */
+const announce = (eventId: string, t: Tally) => [
+  { channel: eventChannel(eventId), message: { type: "event", eventId, ...t } },
+];
+
 /** `remaining` never goes negative, even after capacity was lowered below the attendee count. */
 function tally(facts: EventFacts, count: number): Tally {
   return { attendees: count, capacity: facts.capacity, remaining: Math.max(0, facts.capacity - count) };
@@ -134,6 +140,7 @@ export const eventActor: ActorDefinition<EventState, EventCommand, EventEvent, E
           ok: true,
           events: [{ type: "registered", userId: command.userId, at: ctx.now }],
           reply: { status: "registered", ...tally(facts, state.count + 1) },
+          publish: announce(ctx.self.id, tally(facts, state.count + 1)),
         };
       }
       case "unregister": {
@@ -147,6 +154,7 @@ export const eventActor: ActorDefinition<EventState, EventCommand, EventEvent, E
           ok: true,
           events: [{ type: "unregistered", userId: command.userId, at: ctx.now }],
           reply: { status: "unregistered", ...tally(facts, state.count - 1) },
+          publish: announce(ctx.self.id, tally(facts, state.count - 1)),
         };
       }
       case "status": {

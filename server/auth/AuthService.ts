@@ -46,7 +46,8 @@ export interface AuthDependencies {
   readonly throttle: LoginThrottle;
   readonly now?: () => number;
   /** Called when a user's sessions are revoked, to close their open sockets. */
-  readonly onRevoked?: (userId: string) => void;
+  /** A session family (or, without `familyId`, every session) of the user was revoked. */
+  readonly onRevoked?: (userId: string, familyId?: string) => void;
 }
 
 const unauthorized = (message = "invalid credentials") => new AppError(ErrorCode.UNAUTHORIZED, message);
@@ -163,7 +164,7 @@ export class AuthService {
     const found = await this.deps.refreshTokens.find(parsed.familyId, parsed.hash);
     if (!found || found.family.revokedAt) return; // logging out twice is not an error
     await this.deps.refreshTokens.revokeFamily(parsed.familyId, new Date(this.now()).toISOString());
-    this.deps.onRevoked?.(found.family.userId);
+    this.deps.onRevoked?.(found.family.userId, found.family.familyId);
   }
 
   /** The caller's account, if the token's version is still current. */
@@ -172,6 +173,26 @@ export class AuthService {
     if (!stored || stored.account.tokenVersion !== claims.tokenVersion)
       throw unauthorized("session is no longer valid");
     return toPublic(stored.account);
+  }
+
+  /**
+   * For long-lived uses of an access token (opening a socket): the account still exists, its
+   * token version is current and the token's session family was not revoked (logout).
+   */
+  async assertSessionActive(claims: AccessClaims): Promise<void> {
+    const [stored, family] = await Promise.all([
+      this.deps.accounts.getById(claims.userId),
+      this.deps.refreshTokens.family(claims.familyId),
+    ]);
+    if (
+      !stored ||
+      stored.account.tokenVersion !== claims.tokenVersion ||
+      !family ||
+      family.userId !== claims.userId ||
+      family.revokedAt
+    ) {
+      throw unauthorized("session is no longer valid");
+    }
   }
 
   /**
@@ -192,7 +213,7 @@ export class AuthService {
       }
     }
     await this.deps.refreshTokens.revokeFamily(found.family.familyId, new Date(this.now()).toISOString());
-    this.deps.onRevoked?.(found.family.userId);
+    this.deps.onRevoked?.(found.family.userId, found.family.familyId);
     throw unauthorized("refresh token reuse detected; the session was revoked");
   }
 

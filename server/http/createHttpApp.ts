@@ -10,6 +10,7 @@ import type { TokenService } from "../auth/TokenService.js";
 import { type Logger, redactUrl } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Stores } from "../persistence/stores/index.js";
+import type { SeatBroker } from "../rooms/seats.js";
 import { buildOpenApi } from "./apiDocs.js";
 import { authRouteDocs, authRoutes } from "./authRoutes.js";
 import { contentRouteDocs, contentRoutes } from "./contentRoutes.js";
@@ -19,6 +20,7 @@ import { forumRouteDocs, forumRoutes } from "./forumRoutes.js";
 import { type HealthOptions, healthRoutes } from "./healthRoutes.js";
 import { errorHandler, notFound, requireJsonBody } from "./middleware.js";
 import { photoRouteDocs, photoRoutes } from "./photoRoutes.js";
+import { realtimeRouteDocs, realtimeRoutes } from "./realtimeRoutes.js";
 import { userRouteDocs, userRoutes } from "./userRoutes.js";
 
 export interface HttpDependencies {
@@ -36,6 +38,8 @@ export interface HttpDependencies {
   readonly health: HealthOptions;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: string;
+  /** Seats in users' rooms (`POST /realtime/connect`); absent in REST-only test apps. */
+  readonly seats?: SeatBroker;
   /** Extra routes (tests, tools), mounted before the 404 handler. */
   readonly extraRoutes?: (app: Express) => void;
 }
@@ -105,6 +109,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
     ...forumRouteDocs,
     ...userRouteDocs,
     ...photoRouteDocs,
+    ...realtimeRouteDocs,
   ];
   app.use(docsRoutes(buildOpenApi(apiDocs, { title: "Lovecraft API", version: "0.1.0" })));
   app.get("/metrics", async (_req, res) => {
@@ -133,6 +138,17 @@ export function createHttpApp(deps: HttpDependencies): Express {
   api.use(eventRoutes(deps.stores.events, deps.actors, deps.auth.tokens));
   api.use(forumRoutes(deps.stores.forum, deps.stores.accounts, deps.auth.tokens));
   api.use(userRoutes(deps.auth.rights, deps.auth.tokens));
+  if (deps.seats) {
+    api.use(
+      realtimeRoutes({
+        seats: deps.seats,
+        auth: deps.auth.service,
+        tokens: deps.auth.tokens,
+        actors: deps.actors,
+        profiles: deps.stores.profiles,
+      }),
+    );
+  }
   app.use("/api/v1", api);
   deps.extraRoutes?.(app);
 

@@ -3,9 +3,9 @@ import { z } from "zod";
 import { ContentId } from "../../protocol/content.js";
 import { ErrorCode } from "../../protocol/errors.js";
 import type { EventReply } from "../actors/EventActor.js";
+import { callEventActor, changeRegistration } from "../actors/eventAttendance.js";
 import type { ActorCaller } from "../actors/runtime/ActorRuntime.js";
 import type { TokenService } from "../auth/TokenService.js";
-import { AppError } from "../errors.js";
 import type { EventStore } from "../persistence/stores/contentStores.js";
 import { actorResultOf } from "./actorResults.js";
 import type { RouteDoc } from "./apiDocs.js";
@@ -34,19 +34,7 @@ export function eventRoutes(events: EventStore, actors: ActorCaller, tokens: Tok
   const router = Router();
   const auth = requireAuth(tokens);
 
-  async function callEvent(eventId: string, command: unknown, key?: string): Promise<EventReply> {
-    const event = await events.get(eventId);
-    if (!event) throw new AppError(ErrorCode.NOT_FOUND, "event not found");
-    const ref = { kind: "event", id: eventId };
-    const facts = {
-      type: "configure",
-      capacity: event.capacity,
-      startsAt: event.startsAt,
-      endsAt: event.endsAt,
-    };
-    actorResultOf(await actors.call(ref, facts));
-    return actorResultOf<EventReply>(await actors.call(ref, command, key ? { key } : {}));
-  }
+  const deps = { events, actors };
 
   const keyOf = (userId: string, header: string | undefined) =>
     header === undefined ? undefined : `${userId}:${IdempotencyKey.parse(header)}`;
@@ -54,27 +42,22 @@ export function eventRoutes(events: EventStore, actors: ActorCaller, tokens: Tok
   router.put("/events/:id/registration", auth, async (req, res) => {
     const { id } = EventParams.parse(req.params);
     const { userId } = authOf(res);
-    const reply = await callEvent(
-      id,
-      { type: "register", userId },
-      keyOf(userId, req.get("Idempotency-Key")),
-    );
-    sendData(res, reply);
+    const key = keyOf(userId, req.get("Idempotency-Key"));
+    sendData(res, actorResultOf<EventReply>(await changeRegistration(deps, userId, id, "register", key)));
   });
 
   router.delete("/events/:id/registration", auth, async (req, res) => {
     const { id } = EventParams.parse(req.params);
     const { userId } = authOf(res);
-    sendData(
-      res,
-      await callEvent(id, { type: "unregister", userId }, keyOf(userId, req.get("Idempotency-Key"))),
-    );
+    const key = keyOf(userId, req.get("Idempotency-Key"));
+    sendData(res, actorResultOf<EventReply>(await changeRegistration(deps, userId, id, "unregister", key)));
   });
 
   router.get("/events/:id/registration", auth, async (req, res) => {
     const { id } = EventParams.parse(req.params);
     res.setHeader("Cache-Control", "no-store");
-    sendData(res, await callEvent(id, { type: "status", userId: authOf(res).userId }));
+    const status = await callEventActor(deps, id, { type: "status", userId: authOf(res).userId });
+    sendData(res, actorResultOf<EventReply>(status));
   });
 
   return router;

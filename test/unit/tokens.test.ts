@@ -32,7 +32,11 @@ beforeAll(async () => {
   tokens = new TokenService(key, ISSUER, AUDIENCE);
 });
 
-const claims: Omit<AccessClaims, "expiresAt"> = { userId: randomUUID(), tokenVersion: 3, familyId: randomUUID() };
+const claims: Omit<AccessClaims, "expiresAt"> = {
+  userId: randomUUID(),
+  tokenVersion: 3,
+  familyId: randomUUID(),
+};
 const nowS = () => Math.floor(Date.now() / 1000);
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -84,7 +88,10 @@ describe("access tokens", () => {
   });
 
   it("accepts the unaltered forged token (control for the rejections below)", async () => {
-    expect(await tokens.verifyAccess(await forge())).toMatchObject({ ...claims, expiresAt: expect.any(Number) });
+    expect(await tokens.verifyAccess(await forge())).toMatchObject({
+      ...claims,
+      expiresAt: expect.any(Number),
+    });
   });
 
   it("accepts a token expired by less than the 5 s clock tolerance", async () => {

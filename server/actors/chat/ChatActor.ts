@@ -354,16 +354,14 @@ export const chatActor: ActorDefinition<ChatState, ChatCommand, ChatEvent, unkno
         if (!member || seq <= member.readSeq) {
           return { ok: true, reply: { readSeq: member?.readSeq ?? 0, unread: member?.unread ?? 0 } };
         }
+        const unread = unreadAfter(state, c.by, seq);
+        // `unread` is for the reader's own devices (other devices' badges); rooms strip it for others.
+        const message = { type: "read", chatId: state.id, userId: c.by, seq, unread };
         return {
           ok: true,
-          reply: { readSeq: seq, unread: unreadAfter(state, c.by, seq) },
+          reply: { readSeq: seq, unread },
           events: [{ type: "read", userId: c.by, seq }],
-          publish: [
-            {
-              channel: chatChannel(state.id),
-              message: { type: "read", chatId: state.id, userId: c.by, seq },
-            },
-          ],
+          publish: [{ channel: chatChannel(state.id), message }],
         };
       }
       case "history":

@@ -1,4 +1,4 @@
-import { Room } from "@colyseus/core";
+import { type Client, Room } from "@colyseus/core";
 import type { ActorHost } from "./ActorHost.js";
 import { roomIdOf } from "./ActorRef.js";
 import type { CallEnvelope, CallResult } from "./types.js";
@@ -53,11 +53,11 @@ export abstract class ActorRoom extends Room {
   }
 
   /** A device joined (the room adapter of each kind authorizes it first): the actor is in use. */
-  override onJoin(): void {
+  override onJoin(_client?: Client, _options?: unknown, _auth?: unknown): void | Promise<void> {
     this.host?.touch();
   }
 
-  override onLeave(): void {
+  override onLeave(_client?: Client, _code?: number): void | Promise<void> {
     this.host?.touch();
   }
 

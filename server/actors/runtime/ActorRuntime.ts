@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { matchMaker, type Server } from "@colyseus/core";
+
+/** A room class as `Server.define` takes it. */
+export type RoomClass = Parameters<Server["define"]>[1];
+
 import { ErrorCode } from "../../../protocol/errors.js";
+// Devices of an actor that stops or moves are told to reconnect (they land on the new owner).
+import { CloseCode } from "../../../protocol/realtime.js";
 import type { Logger } from "../../logger.js";
 import { type ActorJournal, StaleEpochError } from "../../persistence/stores/ActorJournal.js";
 import type { ReminderIndex } from "../../persistence/stores/ReminderIndex.js";
@@ -119,11 +125,20 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     };
   }
 
-  /** Registers one Colyseus room type per actor kind on the server. */
-  registerRooms(server: Server): void {
+  /**
+   * Registers one Colyseus room type per actor kind on the server: the kind's own room adapter
+   * where one is given (client-facing kinds), else a plain actor room that admits no clients
+   * unless the definition authorizes them.
+   */
+  registerRooms(server: Server, adapters: ReadonlyMap<string, RoomClass> = new Map()): void {
     for (const definition of this.definitions.values()) {
       const runtime: ActorRoomRuntime = this;
       const kind = definition.kind;
+      const adapter = adapters.get(kind);
+      if (adapter) {
+        server.define(kind, adapter);
+        continue;
+      }
       server.define(
         kind,
         class extends ActorRoom {
@@ -285,7 +300,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       onStopped: (reason) => {
         metrics.conflicts.inc();
         logger.warn({ actor: room.roomId, err: reason.message }, "actor stopped; deactivating");
-        void room.disconnect().catch(() => undefined);
+        void room.disconnect(CloseCode.MOVING).catch(() => undefined);
       },
       onTurn: (kind, ms) => metrics.turnDuration.observe({ kind }, ms / 1000),
     });
@@ -300,7 +315,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       },
       (err: Error) => {
         logger.error({ actor: room.roomId, err }, "actor activation failed");
-        void room.disconnect().catch(() => undefined);
+        void room.disconnect(CloseCode.MOVING).catch(() => undefined);
       },
     );
     return host;
@@ -336,7 +351,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     for (const [room, at] of this.created) {
       if (room.host || room.clients.length > 0 || now - at < HOSTLESS_GRACE_MS) continue;
       this.created.delete(room);
-      void room.disconnect().catch(() => undefined);
+      void room.disconnect(CloseCode.MOVING).catch(() => undefined);
     }
     for (const room of this.localActors()) {
       const host = room.host;
@@ -358,7 +373,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       try {
         await room.host?.deactivate();
       } finally {
-        await room.disconnect().catch(() => undefined);
+        await room.disconnect(CloseCode.MOVING).catch(() => undefined);
       }
     })();
     this.onRoomDisposing(room, done);

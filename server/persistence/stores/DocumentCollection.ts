@@ -81,6 +81,18 @@ export class DocumentCollection<S extends z.ZodType<{ id: string }>> {
     throw new ConcurrencyError("etag-mismatch", `document ${id} in ${this.table} is too contended; retry`);
   }
 
+  /** Removes a document and its index rows (missing ones are fine). */
+  async delete(id: string): Promise<void> {
+    const previous = await this.get(id);
+    if (!previous) return;
+    await Promise.all(
+      this.indexesOf(previous).map((e) =>
+        this.tables.delete(this.table, { partitionKey: e.partition, rowKey: rowKeyOf(e, id) }),
+      ),
+    );
+    await this.tables.delete(this.table, { partitionKey: BY_ID, rowKey: id });
+  }
+
   private async writeIndexes(doc: z.infer<S>, previous: z.infer<S> | undefined): Promise<void> {
     const properties = this.encode(doc);
     const next = this.indexesOf(doc);

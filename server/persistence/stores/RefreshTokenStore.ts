@@ -58,6 +58,11 @@ export class RefreshTokenStore {
     ]);
   }
 
+  async family(familyId: string): Promise<TokenFamily | undefined> {
+    const row = await this.tables.get(REFRESH_TABLES.families, familyId, FAMILY_ROW);
+    return row ? (JSON.parse(String(row.properties.doc)) as TokenFamily) : undefined;
+  }
+
   async find(familyId: string, hash: string): Promise<StoredRefreshToken | undefined> {
     const [familyRow, tokenRow] = await Promise.all([
       this.tables.get(REFRESH_TABLES.families, familyId, FAMILY_ROW),

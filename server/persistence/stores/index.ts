@@ -3,6 +3,7 @@ import { ACCOUNT_TABLES, AccountStore } from "./AccountStore.js";
 import { ACTOR_TABLE, ActorJournal, SNAPSHOT_CONTAINER } from "./ActorJournal.js";
 import { BlogStore, CatalogueStore, EventStore, ForumStore } from "./contentStores.js";
 import { PHOTO_CONTAINER, PhotoStore } from "./PhotoStore.js";
+import { PROFILE_TABLE, ProfileDirectory } from "./ProfileDirectory.js";
 import { REFRESH_TABLES, RefreshTokenStore } from "./RefreshTokenStore.js";
 import { REMINDER_TABLE, ReminderIndex } from "./ReminderIndex.js";
 
@@ -19,6 +20,7 @@ export const ALL_TABLES: readonly string[] = [
   "forumTopics",
   "forumReplies",
   "meta",
+  PROFILE_TABLE,
 ];
 
 export const ALL_CONTAINERS: readonly string[] = [PHOTO_CONTAINER, SNAPSHOT_CONTAINER];
@@ -35,6 +37,7 @@ export interface Stores {
   readonly events: EventStore;
   readonly forum: ForumStore;
   readonly photos: PhotoStore;
+  readonly profiles: ProfileDirectory;
 }
 
 export function createStores(storage: Storage): Stores {
@@ -49,5 +52,6 @@ export function createStores(storage: Storage): Stores {
     events: new EventStore(storage.tables),
     forum: new ForumStore(storage.tables),
     photos: new PhotoStore(storage.blobs),
+    profiles: new ProfileDirectory(storage.tables),
   };
 }

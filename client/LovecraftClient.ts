@@ -1,0 +1,385 @@
+import { Client as ColyseusClient, type Room } from "@colyseus/sdk";
+import type { ErrorBody } from "../protocol/errors.js";
+import {
+  type Ack,
+  type CatchUp,
+  type ChatEntry,
+  CloseCode,
+  type CommandInput,
+  type CommandResults,
+  type CommandType,
+  MessageType,
+  PROTOCOL_VERSION,
+  type ServerEvent,
+} from "../protocol/realtime.js";
+import { ChatCursors } from "./ChatCursors.js";
+
+/**
+ * The Lovecraft client SDK: REST login/refresh, one websocket to the user's own room, typed
+ * commands whose promises resolve with the ack (sent after the effect is durable), typed events,
+ * automatic reconnect with catch-up by `seq`, and an outbox that re-sends unacknowledged commands
+ * with the same `cid` after a reconnect (the server answers a re-sent `cid` with the first
+ * result, never a second effect).
+ */
+
+export interface Session {
+  readonly user: { id: string; email: string; displayName: string };
+  readonly accessToken: string;
+  readonly refreshToken: string;
+}
+
+export type Status = "offline" | "connecting" | "online" | "closed";
+
+/** A coded failure (REST or socket), as the server sent it. */
+export class LovecraftError extends Error {
+  override readonly name = "LovecraftError";
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Events the SDK emits: the server's, plus `resync` (history past retention) and `status`. */
+export type ClientEvents = {
+  [K in ServerEvent["type"]]: Extract<ServerEvent, { type: K }>;
+} & {
+  resync: { chatId: string; lastSeq: number };
+  status: { status: Status; code?: number };
+};
+
+export interface ClientOptions {
+  /** Base URL of the server or load balancer, e.g. `http://localhost:2567`. */
+  readonly url: string;
+  /** Last delivered seq per chat from a previous run (catch-up starts there). */
+  readonly lastSeqs?: Record<string, number>;
+  /** How many times a retryable error is retried (same cid) before the promise rejects. */
+  readonly retries?: number;
+  /** How long a command may wait for its ack, across reconnects (ms). */
+  readonly commandTimeoutMs?: number;
+}
+
+interface Pending {
+  readonly cid: string;
+  readonly frame: Record<string, unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: LovecraftError) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+  attempts: number;
+}
+
+type Handler<T> = (event: T) => void;
+const RETRYABLE_CLOSE = (code: number) => code !== CloseCode.REVOKED && code !== CloseCode.PROTOCOL_MISMATCH;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let cidCounter = 0;
+const newCid = () =>
+  `${Date.now().toString(36)}-${(cidCounter++).toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+
+export class LovecraftClient {
+  private session: Session | undefined;
+  private room: Room | undefined;
+  private readonly colyseus: ColyseusClient;
+  private readonly handlers = new Map<string, Set<Handler<never>>>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly cursors: ChatCursors;
+  private status: Status = "offline";
+  private closedByUser = false;
+  private reconnecting: Promise<void> | undefined;
+  private filling = new Set<string>();
+
+  constructor(private readonly options: ClientOptions) {
+    this.colyseus = new ColyseusClient(options.url);
+    this.cursors = new ChatCursors(options.lastSeqs);
+  }
+
+  get user(): Session["user"] | undefined {
+    return this.session?.user;
+  }
+
+  get currentStatus(): Status {
+    return this.status;
+  }
+
+  /** Last delivered seq per chat (persist it to resume catch-up after an app restart). */
+  lastSeqs(): Record<string, number> {
+    return this.cursors.snapshot();
+  }
+
+  // --- REST ---------------------------------------------------------------------------------
+
+  async register(input: { email: string; password: string; displayName: string }): Promise<Session> {
+    this.session = await this.rest<Session>("POST", "/auth/register", input);
+    return this.session;
+  }
+
+  async login(input: { email: string; password: string }): Promise<Session> {
+    this.session = await this.rest<Session>("POST", "/auth/login", input);
+    return this.session;
+  }
+
+  /** Uses a session from storage (tokens from an earlier login). */
+  useSession(session: Session): void {
+    this.session = session;
+  }
+
+  async refresh(): Promise<Session> {
+    const current = this.requireSession();
+    const next = await this.rest<Omit<Session, "user">>("POST", "/auth/refresh", {
+      refreshToken: current.refreshToken,
+    });
+    this.session = { ...current, ...next };
+    return this.session;
+  }
+
+  /** Any REST call under `/api/v1` with the session's token; throws `LovecraftError` on failure. */
+  async rest<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.session) headers.authorization = `Bearer ${this.session.accessToken}`;
+    const response = await fetch(`${this.options.url}/api/v1${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const envelope = (await response.json().catch(() => ({}))) as {
+      success?: boolean;
+      data?: T;
+      error?: ErrorBody;
+    };
+    if (envelope.success) return envelope.data as T;
+    const error = envelope.error ?? { code: "INTERNAL", message: `HTTP ${response.status}` };
+    throw new LovecraftError(error.code, error.message, error.retryable ?? false, error.details);
+  }
+
+  // --- realtime -----------------------------------------------------------------------------
+
+  /** Opens the socket and catches up; resolves once online and synced. */
+  async connect(): Promise<CommandResults["sync"]> {
+    this.closedByUser = false;
+    await this.open();
+    return this.sync();
+  }
+
+  /** Sends one command; resolves with its result once the server acknowledged it (durably). */
+  send<T extends CommandType>(type: T, input: Omit<CommandInput<T>, "type">): Promise<CommandResults[T]> {
+    const cid = newCid();
+    const frame = { ...input, type, cid };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.settle(cid, new LovecraftError("TIMEOUT", `no ack for ${type} in time`, true)),
+        this.options.commandTimeoutMs ?? 30_000,
+      );
+      this.pending.set(cid, {
+        cid,
+        frame,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+        attempts: 0,
+      });
+      this.transmit(cid);
+    });
+  }
+
+  on<K extends keyof ClientEvents>(type: K, handler: Handler<ClientEvents[K]>): () => void {
+    let set = this.handlers.get(type);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(type, set);
+    }
+    set.add(handler as Handler<never>);
+    return () => set.delete(handler as Handler<never>);
+  }
+
+  /** Leaves for good: no reconnect; pending commands are rejected. */
+  async close(): Promise<void> {
+    this.closedByUser = true;
+    const room = this.room;
+    this.room = undefined;
+    await room?.leave(true).catch(() => undefined);
+    for (const p of [...this.pending.values()])
+      this.settle(p.cid, new LovecraftError("CLOSED", "client closed"));
+    this.setStatus("closed");
+  }
+
+  /** Logs out (revoking the session server-side, which closes its sockets) and closes. */
+  async logout(): Promise<void> {
+    const session = this.requireSession();
+    await this.rest("POST", "/auth/logout", { refreshToken: session.refreshToken });
+    await this.close();
+  }
+
+  /** Drops the socket without telling the server (tests and "airplane mode"). */
+  dropConnection(): void {
+    (this.room as unknown as { connection?: { close(): void } })?.connection?.close();
+  }
+
+  private async open(): Promise<void> {
+    this.setStatus("connecting");
+    let data: { reservation: Parameters<ColyseusClient["consumeSeatReservation"]>[0] };
+    try {
+      data = await this.rest("POST", "/realtime/connect", { protocol: PROTOCOL_VERSION });
+    } catch (err) {
+      if (!(err instanceof LovecraftError) || err.code !== "UNAUTHORIZED" || !this.session) throw err;
+      await this.refresh();
+      data = await this.rest("POST", "/realtime/connect", { protocol: PROTOCOL_VERSION });
+    }
+    const room = await this.colyseus.consumeSeatReservation(data.reservation);
+    room.reconnection.enabled = false; // the SDK reconnects itself: through the connect route
+    this.room = room;
+    room.onMessage(MessageType.ACK, (ack: Ack) => this.onAck(ack));
+    room.onMessage(MessageType.EVENT, (event: ServerEvent) => this.onEvent(event));
+    room.onMessage(MessageType.ERROR, (frame: { error: ErrorBody }) =>
+      this.emit("status", { status: this.status, code: 0, ...frame }),
+    );
+    room.onLeave((code: number) => this.onClosed(room, code));
+    this.setStatus("online");
+    for (const cid of this.pending.keys()) this.transmit(cid);
+  }
+
+  private async sync(): Promise<CommandResults["sync"]> {
+    const result = await this.send("sync", { chats: this.cursors.snapshot() });
+    for (const chat of result.chats) {
+      if (chat.catchUp) this.applyCatchUp(chat.catchUp);
+      else if (this.cursors.lastSeq(chat.chatId) === undefined) this.cursors.reset(chat.chatId, chat.lastSeq);
+    }
+    return result;
+  }
+
+  private applyCatchUp(catchUp: CatchUp): void {
+    if ("resync" in catchUp) {
+      this.cursors.reset(catchUp.chatId, catchUp.lastSeq);
+      this.emit("resync", { chatId: catchUp.chatId, lastSeq: catchUp.lastSeq });
+      return;
+    }
+    for (const entry of catchUp.entries) this.deliver(catchUp.chatId, entry);
+    if (catchUp.more) void this.fill(catchUp.chatId);
+  }
+
+  private deliver(chatId: string, entry: ChatEntry): void {
+    const { deliver, gapAfter } = this.cursors.accept(chatId, entry);
+    for (const e of deliver) this.emit("chat", { type: "chat", chatId, seq: e.seq, entry: e });
+    if (gapAfter !== undefined) void this.fill(chatId);
+  }
+
+  /** Fetches what is missing after the last delivered seq (one fill per chat at a time). */
+  private async fill(chatId: string): Promise<void> {
+    if (this.filling.has(chatId)) return;
+    this.filling.add(chatId);
+    try {
+      const after = this.cursors.lastSeq(chatId) ?? 0;
+      this.applyCatchUp(await this.send("chat.since", { chatId, after }));
+    } catch {
+      // The next reconnect's sync catches up instead.
+    } finally {
+      this.filling.delete(chatId);
+    }
+  }
+
+  private transmit(cid: string): void {
+    const pending = this.pending.get(cid);
+    if (!pending || !this.room || this.status !== "online") return; // sent after reconnecting
+    this.room.send(MessageType.COMMAND, pending.frame);
+  }
+
+  private onAck(ack: Ack): void {
+    const pending = this.pending.get(ack.cid);
+    if (!pending) return; // an ack for a command re-sent after it was already answered
+    if (ack.ok) {
+      this.settle(ack.cid, undefined, ack.result);
+      return;
+    }
+    const { code, message, retryable, details } = ack.error;
+    if (retryable && pending.attempts < (this.options.retries ?? 5)) {
+      pending.attempts++;
+      void sleep(Math.min(2_000, 100 * 2 ** pending.attempts)).then(() => this.transmit(ack.cid));
+      return;
+    }
+    this.settle(ack.cid, new LovecraftError(code, message, retryable ?? false, details));
+  }
+
+  private settle(cid: string, error?: LovecraftError, value?: unknown): void {
+    const pending = this.pending.get(cid);
+    if (!pending) return;
+    this.pending.delete(cid);
+    clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve(value);
+  }
+
+  private onEvent(event: ServerEvent): void {
+    if (event.type === "chat") {
+      this.deliver(event.chatId, event.entry);
+      return;
+    }
+    if (event.type === "chat.removed") this.cursors.forget(event.chatId);
+    this.emit(event.type, event as never);
+  }
+
+  private onClosed(room: Room, code: number): void {
+    if (this.room !== room) return;
+    this.room = undefined;
+    if (this.closedByUser) return;
+    if (!RETRYABLE_CLOSE(code)) {
+      this.setStatus("closed", code);
+      for (const p of [...this.pending.values()]) {
+        this.settle(p.cid, new LovecraftError("CLOSED", `connection closed (${code})`));
+      }
+      return;
+    }
+    this.setStatus("offline", code);
+    this.reconnecting ??= this.reconnect(code).finally(() => {
+      this.reconnecting = undefined;
+    });
+  }
+
+  private async reconnect(code: number): Promise<void> {
+    if (code === CloseCode.TOKEN_EXPIRED) await this.refresh().catch(() => undefined);
+    for (let attempt = 0; !this.closedByUser; attempt++) {
+      // A short first pause lets a moving actor settle on its new node.
+      await sleep(Math.min(5_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2));
+      if (this.closedByUser) return;
+      try {
+        await this.open();
+        await this.sync();
+        return;
+      } catch (err) {
+        if (
+          err instanceof LovecraftError &&
+          !err.retryable &&
+          err.code !== "UNAUTHORIZED" &&
+          err.code !== "INTERNAL"
+        ) {
+          this.setStatus("closed");
+          return;
+        }
+        if (err instanceof LovecraftError && err.code === "UNAUTHORIZED") {
+          await this.refresh().catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  private setStatus(status: Status, code?: number): void {
+    this.status = status;
+    this.emit("status", { status, ...(code !== undefined ? { code } : {}) });
+  }
+
+  private emit<K extends keyof ClientEvents>(type: K, event: ClientEvents[K]): void {
+    for (const handler of this.handlers.get(type) ?? []) {
+      try {
+        (handler as Handler<ClientEvents[K]>)(event);
+      } catch {
+        // An app handler's bug must not break delivery to the others.
+      }
+    }
+  }
+
+  private requireSession(): Session {
+    if (!this.session) throw new LovecraftError("UNAUTHORIZED", "log in first");
+    return this.session;
+  }
+}
