@@ -316,6 +316,10 @@ export class LovecraftClient {
       return;
     }
     if (event.type === "chat.removed") this.cursors.forget(event.chatId);
+    if (event.type === "chat.added" && this.cursors.lastSeq(event.chat.chatId) === undefined) {
+      // Everything after the join is this device's to receive, even across a reconnect.
+      this.cursors.reset(event.chat.chatId, event.chat.fromSeq);
+    }
     this.emit(event.type, event as never);
   }
 

@@ -136,6 +136,8 @@ export interface ChatMembership {
   readonly peer?: string;
   readonly title?: string;
   readonly since: number;
+  /** The chat's last seq before this user joined: the entries after it are theirs to receive. */
+  readonly fromSeq: number;
 }
 
 /** The owner's view of their user actor, sent after `sync` and on every change (`me` event). */

@@ -112,6 +112,7 @@ describe("register", () => {
       userId: data.user.id,
       tokenVersion: 0,
       familyId: data.refreshToken.split(".")[0],
+      expiresAt: expect.any(Number),
     });
     // Stored as an argon2id hash with the configured parameters, not as the password.
     const stored = await stores.accounts.getByEmail(email);

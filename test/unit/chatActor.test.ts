@@ -41,7 +41,7 @@ const since = (chat: Chat, after: number, limit?: number) =>
 const seqs = (messages: readonly { seq: number }[]) => messages.map((m) => m.seq);
 const codes = (chat: Chat, ...commands: object[]) => commands.map((c) => codeOf(chat.run(c)));
 const activity = (seq: number, by: string) => ({ type: "chatActivity", chatId: DM, seq, by });
-const JOINED_GROUP = { type: "chatJoined", chatId: GROUP, kind: "group", title: "Hikers" };
+const JOINED_GROUP = { type: "chatJoined", chatId: GROUP, kind: "group", fromSeq: 0, title: "Hikers" };
 
 describe("chatActor: direct chats", () => {
   it("opens only for one of the two users of the pair, from their user actor", () => {
@@ -66,7 +66,7 @@ describe("chatActor: direct chats", () => {
       { from: user("alice"), now: 5 },
     );
     expect(first).toMatchObject({ ok: true, reply: { status: "opened" } });
-    const joined = (peer: string) => ({ type: "chatJoined", chatId: DM, kind: "direct", peer });
+    const joined = (peer: string) => ({ type: "chatJoined", chatId: DM, kind: "direct", fromSeq: 0, peer });
     expect(accepted(first).send).toEqual([
       { to: user("alice"), command: joined("bob") },
       { to: user("bob"), command: joined("alice") },
@@ -293,7 +293,8 @@ describe("chatActor: groups", () => {
     accepted(chat.run({ type: "role", by: "alice", userId: "bob", role: "admin" }));
     const invite = chat.run({ type: "invite", by: "bob", userId: "carol" });
     expect(seqOf(invite)).toBe(2);
-    expect(sentTo(invite, user("carol"))).toEqual([JOINED_GROUP]);
+    // The invitee receives the entries after the group's seq at the time of the invite.
+    expect(sentTo(invite, user("carol"))).toEqual([{ ...JOINED_GROUP, fromSeq: 1 }]);
     expect(chat.state.members.carol).toMatchObject({ role: "member", readSeq: 2, unread: 0 });
     expect(chat.run({ type: "invite", by: "alice", userId: "carol" })).toEqual(only({ seq: null }));
 

@@ -212,7 +212,7 @@ describe("userActor: messages from actors", () => {
     { type: "unmatchedBy" },
     { type: "blockedBy" },
     { type: "unblockedBy" },
-    { type: "chatJoined", chatId: GROUP, kind: "group" },
+    { type: "chatJoined", chatId: GROUP, kind: "group", fromSeq: 0 },
     { type: "chatLeft", chatId: GROUP, reason: "kicked" },
     { type: "chatActivity", chatId: GROUP, seq: 1, by: "carol" },
   ];
@@ -220,7 +220,7 @@ describe("userActor: messages from actors", () => {
   it("refuses actor-only commands from clients and from the wrong actor", () => {
     const alice = newUser("alice");
     for (const command of actorOnly) expect(codeOf(alice.run(command)), command.type).toBe("FORBIDDEN");
-    const joined = { type: "chatJoined", chatId: GROUP, kind: "group" };
+    const joined = { type: "chatJoined", chatId: GROUP, kind: "group", fromSeq: 0 };
     expect(codeOf(alice.run(joined, fromChat(DM)))).toBe("FORBIDDEN");
     expect(codeOf(alice.run(joined, fromUser("bob")))).toBe("FORBIDDEN");
     expect(codeOf(alice.run({ type: "likeReceived" }, fromChat(DM)))).toBe("FORBIDDEN");
@@ -231,10 +231,10 @@ describe("userActor: messages from actors", () => {
   it("keeps the chat list from chatJoined and chatLeft", () => {
     const alice = newUser("alice");
     const joined = alice.run(
-      { type: "chatJoined", chatId: GROUP, kind: "group", title: "Hikers" },
+      { type: "chatJoined", chatId: GROUP, kind: "group", fromSeq: 4, title: "Hikers" },
       { ...fromChat(GROUP), now: 9 },
     );
-    const membership = { chatId: GROUP, kind: "group", title: "Hikers", since: 9 };
+    const membership = { chatId: GROUP, kind: "group", title: "Hikers", since: 9, fromSeq: 4 };
     expect(alice.state.chats).toEqual({ [GROUP]: membership });
     expect(published(joined, "chat.added")).toEqual([{ type: "chat.added", chat: membership }]);
     const left = alice.run({ type: "chatLeft", chatId: GROUP, reason: "kicked" }, fromChat(GROUP));

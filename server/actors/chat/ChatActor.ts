@@ -10,6 +10,7 @@ import {
   initialChatState,
   isMember,
   MAX_GROUP_MEMBERS,
+  memberOf,
   membersToNotify,
   type NewEntry,
   oldestSeq,
@@ -114,6 +115,8 @@ const joined = (chatId: string, state: Readonly<ChatState>, userId: string, peer
     type: "chatJoined",
     chatId,
     kind: state.kind ?? "group",
+    // Entries after this seq are the new member's: their devices start delivering there.
+    fromSeq: state.lastSeq,
     ...(state.title ? { title: state.title } : {}),
     ...(peer ? { peer } : {}),
   },
@@ -149,7 +152,7 @@ function createGroup(
   if (!state.id.startsWith("g-")) return reject(ErrorCode.BAD_REQUEST, "not a group chat id");
   if (state.kind !== null) {
     // A re-sent create (same cid → same id) answers like the first; anyone else learns nothing.
-    return state.members[c.by]?.role === "owner"
+    return memberOf(state, c.by)?.role === "owner"
       ? { ok: true as const, reply: { chatId: state.id } }
       : notFound();
   }
@@ -194,7 +197,7 @@ const messageAt = (state: Readonly<ChatState>, seq: number) => state.messages[se
 function groupChange(state: Readonly<ChatState>, c: ChatCommand & { by: string }, now: number): ChatDecision {
   if (state.kind !== "group") return reject(ErrorCode.FORBIDDEN, "direct chats have exactly two members");
   if (!state.open) return reject(ErrorCode.CONFLICT, "chat is closed");
-  const me = state.members[c.by];
+  const me = memberOf(state, c.by);
   if (!me) return notFound();
   const base = { by: c.by, at: now, kind: "member" as const };
   switch (c.type) {
@@ -214,7 +217,7 @@ function groupChange(state: Readonly<ChatState>, c: ChatCommand & { by: string }
       );
     }
     case "kick": {
-      const target = state.members[c.userId];
+      const target = memberOf(state, c.userId);
       if (!target) return { ok: true, reply: { seq: null } };
       const outranks = me.role === "owner" || (me.role === "admin" && target.role === "member");
       if (!outranks || c.userId === c.by) return reject(ErrorCode.FORBIDDEN, "cannot remove this member");
@@ -229,7 +232,7 @@ function groupChange(state: Readonly<ChatState>, c: ChatCommand & { by: string }
     }
     case "role": {
       if (me.role !== "owner") return reject(ErrorCode.FORBIDDEN, "only the owner changes roles");
-      const target = state.members[c.userId];
+      const target = memberOf(state, c.userId);
       if (!target || c.userId === c.by) return reject(ErrorCode.NOT_FOUND, "no such member");
       if (target.role === c.role) return { ok: true, reply: { seq: null } };
       return append(state, [{ ...base, userId: c.userId, change: "role", role: c.role }], {
@@ -349,7 +352,7 @@ export const chatActor: ActorDefinition<ChatState, ChatCommand, ChatEvent, unkno
         return append(state, [entry], { seq: state.lastSeq + 1 });
       }
       case "read": {
-        const member = state.members[c.by];
+        const member = memberOf(state, c.by);
         const seq = Math.min(c.seq, state.lastSeq);
         if (!member || seq <= member.readSeq) {
           return { ok: true, reply: { readSeq: member?.readSeq ?? 0, unread: member?.unread ?? 0 } };

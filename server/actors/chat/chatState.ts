@@ -66,6 +66,13 @@ export function initialChatState(id: string): ChatState {
 export const isMember = (state: Readonly<ChatState>, userId: string): boolean =>
   Object.hasOwn(state.members, userId);
 
+/**
+ * A member by user id. `hasOwn` first: ids like "constructor" are valid, and a plain index would
+ * find `Object.prototype`'s function instead of "no such member".
+ */
+export const memberOf = (state: Readonly<ChatState>, userId: string): Member | undefined =>
+  Object.hasOwn(state.members, userId) ? state.members[userId] : undefined;
+
 /** The first retained seq (lastSeq + 1 when nothing is retained). */
 export const oldestSeq = (state: Readonly<ChatState>): number => state.entries[0]?.seq ?? state.lastSeq + 1;
 
@@ -107,7 +114,7 @@ function applyEntry(state: ChatState, entry: ChatEntry): void {
         member.unread++;
         if (member.notifiedSeq <= member.readSeq) member.notifiedSeq = entry.seq;
       }
-      const author = state.members[entry.by];
+      const author = memberOf(state, entry.by);
       // Writing is reading: the author has seen everything up to their own message.
       if (author) Object.assign(author, { readSeq: entry.seq, unread: 0, notifiedSeq: entry.seq });
       return;
@@ -146,7 +153,7 @@ function applyEntry(state: ChatState, entry: ChatEntry): void {
           notifiedSeq: entry.seq,
         };
       } else if (entry.change === "role") {
-        const member = state.members[entry.userId];
+        const member = memberOf(state, entry.userId);
         if (member && entry.role) member.role = entry.role;
       } else {
         delete state.members[entry.userId];
@@ -166,7 +173,7 @@ export function evolveChat(state: ChatState, event: ChatEvent): ChatState {
       state.open = true;
       if (state.createdAt === 0) state.createdAt = event.at;
       for (const [userId, role] of Object.entries(event.members)) {
-        const existing = state.members[userId];
+        const existing = memberOf(state, userId);
         if (existing) existing.role = role;
         else state.members[userId] = { role, joinedAt: event.at, readSeq: 0, unread: 0, notifiedSeq: 0 };
       }
@@ -183,7 +190,7 @@ export function evolveChat(state: ChatState, event: ChatEvent): ChatState {
       return state;
     }
     case "read": {
-      const member = state.members[event.userId];
+      const member = memberOf(state, event.userId);
       if (member && event.seq > member.readSeq) {
         member.readSeq = event.seq;
         member.unread = unreadAfter(state, event.userId, event.seq);
@@ -210,7 +217,7 @@ export function summaryFor(state: Readonly<ChatState>, userId: string): ChatSumm
       role: m.role,
       readSeq: m.readSeq,
     })),
-    unread: state.members[userId]?.unread ?? 0,
+    unread: memberOf(state, userId)?.unread ?? 0,
     lastMessage,
   };
 }

@@ -15,6 +15,7 @@ import {
   hasKey,
   initialUserState,
   MAX_PHOTOS,
+  matchOf,
   nextNotification,
   publicProfileOf,
   type UserEvent,
@@ -80,6 +81,7 @@ export const UserCommand = z.discriminatedUnion("type", [
       type: z.literal("chatJoined"),
       chatId: ChatId,
       kind: z.enum(["direct", "group"]),
+      fromSeq: z.number().int().min(0),
       title: z.string().max(100).optional(),
       peer: UserId.optional(),
     })
@@ -185,7 +187,7 @@ function fromOwner(state: Readonly<UserState>, c: UserCommand, now: number): Use
         send: [{ to: user(c.userId), command: { type: "likeWithdrawn" } }],
       });
     case "unmatch": {
-      const m = state.matches[c.userId];
+      const m = matchOf(state, c.userId);
       if (!m) return { ok: true, reply: { status: "not-matched" } };
       return accept(state, { status: "unmatched" }, [{ type: "unmatched", userId: c.userId }], {
         send: [
@@ -197,7 +199,7 @@ function fromOwner(state: Readonly<UserState>, c: UserCommand, now: number): Use
     }
     case "block": {
       if (hasKey(state.blocked, c.userId)) return { ok: true, reply: { status: "already-blocked" } };
-      const m = state.matches[c.userId];
+      const m = matchOf(state, c.userId);
       const send: Outgoing[] = [{ to: user(c.userId), command: { type: "blockedBy" } }];
       if (m) send.push({ to: chat(m.chatId), command: { type: "close" } });
       return accept(state, { status: "blocked" }, [{ type: "blocked", userId: c.userId, at: now }], {
@@ -280,14 +282,14 @@ function fromActor(state: Readonly<UserState>, c: UserCommand, ctx: TurnContext)
           ? accept(state, null, [{ type: "likeWithdrawn", userId: other }])
           : { ok: true, reply: null };
       case "unmatchedBy": {
-        const m = state.matches[other];
+        const m = matchOf(state, other);
         if (!m) return { ok: true, reply: null };
         return accept(state, null, [{ type: "unmatched", userId: other }], {
           notify: [{ type: "unmatched", userId: other, chatId: m.chatId }],
         });
       }
       case "blockedBy": {
-        const m = state.matches[other];
+        const m = matchOf(state, other);
         return accept(state, null, [{ type: "blockedBy", userId: other, at: now }], {
           notify: m ? [{ type: "unmatched", userId: other, chatId: m.chatId }] : [],
         });
@@ -307,6 +309,7 @@ function fromActor(state: Readonly<UserState>, c: UserCommand, ctx: TurnContext)
           chatId: c.chatId,
           kind: c.kind,
           since: now,
+          fromSeq: c.fromSeq,
           ...(c.title ? { title: c.title } : {}),
           ...(c.peer ? { peer: c.peer } : {}),
         };

@@ -74,6 +74,10 @@ export function initialUserState(id: string): UserState {
   };
 }
 
+/** A match by the other user's id (`hasOwn`: "constructor" is a valid id, not a match). */
+export const matchOf = (state: Readonly<UserState>, other: string) =>
+  Object.hasOwn(state.matches, other) ? state.matches[other] : undefined;
+
 const has = (record: Record<string, unknown>, key: string) => Object.hasOwn(record, key);
 
 export { has as hasKey };
