@@ -28,6 +28,7 @@ import type { Storage } from "./persistence/ports.js";
 import { seedIfEmpty } from "./persistence/seed/seed.js";
 import { openEmbeddedStorage } from "./persistence/sqlite/openEmbeddedStorage.js";
 import { ALL_CONTAINERS, ALL_TABLES, createStores, type Stores } from "./persistence/stores/index.js";
+import { sharedKeySlot } from "./persistence/stores/SharedKeyStore.js";
 import { createRealtimeServer } from "./realtime.js";
 import { createSeatBroker } from "./rooms/seats.js";
 import { createUserRoom } from "./rooms/UserRoom.js";
@@ -83,7 +84,12 @@ export async function startNode(
   const storage = await openStorage(config, logger);
   const stores = createStores(storage);
   if (config.seedContent) await seedIfEmpty(stores, logger);
-  const signingKey = await loadSigningKey({ pem: config.jwt.privateKeyPem, dataDir: config.dataDir });
+  const signingKey = await loadSigningKey({
+    pem: config.jwt.privateKeyPem,
+    dataDir: config.dataDir,
+    // Shared storage means several nodes: they must agree on one key (see SharedKeyStore).
+    ...(storage.kind === "azure" ? { shared: sharedKeySlot(storage.tables) } : {}),
+  });
   logger.info({ kid: signingKey.kid }, "access-token signing key loaded");
 
   const redis = config.redisUrl

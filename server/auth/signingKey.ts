@@ -35,6 +35,13 @@ async function fromPem(pem: string): Promise<SigningKey> {
   };
 }
 
+/** A single shared slot for the generated key: `claim` stores it unless another node did first. */
+export interface SharedKeySlot {
+  read(): Promise<string | undefined>;
+  /** Stores `pem` if the slot is empty; returns whichever key the slot holds afterwards. */
+  claim(pem: string): Promise<string>;
+}
+
 /**
  * Loads the Ed25519 signing key: from `JWT_PRIVATE_KEY` when configured (required in
  * production), otherwise from `<dataDir>/jwt-signing-key.pem`, generating it on first start so
@@ -43,8 +50,19 @@ async function fromPem(pem: string): Promise<SigningKey> {
 export async function loadSigningKey(options: {
   pem: string | undefined;
   dataDir: string;
+  /**
+   * Where nodes sharing a storage account agree on one generated key when none is configured
+   * (a development cluster): the first node's key wins; every node then signs and verifies alike.
+   */
+  shared?: SharedKeySlot;
 }): Promise<SigningKey> {
   if (options.pem) return fromPem(options.pem);
+  if (options.shared) {
+    const existing = await options.shared.read();
+    if (existing) return fromPem(existing);
+    const { privateKey } = await generateKeyPair(JWT_ALGORITHM, { crv: "Ed25519", extractable: true });
+    return fromPem(await options.shared.claim(await exportPKCS8(privateKey)));
+  }
   const path = join(options.dataDir, KEY_FILE);
   if (existsSync(path)) return fromPem(await readFile(path, "utf8"));
   const { privateKey } = await generateKeyPair(JWT_ALGORITHM, { crv: "Ed25519", extractable: true });

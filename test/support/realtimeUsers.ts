@@ -9,7 +9,8 @@ export interface TestUser {
 }
 
 export async function connectedUser(url: string, name: string): Promise<TestUser> {
-  const client = new LovecraftClient({ url, commandTimeoutMs: 20_000 });
+  // Retries generously: cluster tests kill nodes, and recovery takes a lease period or two.
+  const client = new LovecraftClient({ url, commandTimeoutMs: 30_000, retries: 30 });
   const session = await client.register({
     email: `${name.toLowerCase()}-${randomUUID()}@example.com`,
     password: `correct horse ${randomUUID()}`,
