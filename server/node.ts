@@ -11,7 +11,9 @@ import { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
 import { type LeaseManager, LocalLeaseManager, RedisLeaseManager } from "./actors/runtime/leases.js";
 import { createActorMetrics } from "./actors/runtime/metrics.js";
 import type { AnyActorDefinition } from "./actors/runtime/types.js";
+import { syncPhotos } from "./actors/syncPhotos.js";
 import { userActor } from "./actors/user/UserActor.js";
+import { userActorData } from "./actors/userData.js";
 import { AccountRights } from "./auth/AccountRights.js";
 import { AuthService } from "./auth/AuthService.js";
 import { LoginThrottle } from "./auth/LoginThrottle.js";
@@ -118,7 +120,13 @@ export async function startNode(
     throttle: new LoginThrottle(redis),
     onRevoked,
   });
-  const rights = new AccountRights({ ...stores, hasher, onRevoked });
+  const rights = new AccountRights({
+    ...stores,
+    hasher,
+    onRevoked,
+    // The runtime is built below; data-rights requests only arrive once the node listens.
+    actorData: userActorData(() => actorRuntime, stores.profiles),
+  });
 
   const metrics = createMetrics();
   const leases: LeaseManager = redis
@@ -143,6 +151,7 @@ export async function startNode(
     auth: { service: auth, tokens, rights, key: signingKey },
     actors: actorRuntime,
     seats: createSeatBroker(actorRuntime),
+    onPhotosChanged: (userId) => syncPhotos(stores, actorRuntime, logger, userId),
     health: { checks, isDraining: () => draining },
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
@@ -154,6 +163,7 @@ export async function startNode(
     httpApp,
     logger,
     actorRuntime,
+    corsOrigins: config.corsOrigins,
     roomAdapters: new Map([
       [
         "user",
@@ -169,10 +179,13 @@ export async function startNode(
       ],
     ]),
   });
-  revoke = (userId, familyId) =>
-    void matchMaker.presence
-      .publish(userChannel(userId), { type: "revoked", ...(familyId ? { familyId } : {}) })
-      .catch(() => undefined);
+  revoke = (userId, familyId) => {
+    // Local presence publishes synchronously, Redis presence returns a promise: handle both.
+    const message = { type: "revoked", ...(familyId ? { familyId } : {}) };
+    Promise.resolve()
+      .then(() => matchMaker.presence.publish(userChannel(userId), message))
+      .catch((err: unknown) => logger.warn({ err, userId }, "could not close revoked sockets"));
+  };
   await realtime.listen(config.port, config.host);
   const port = (realtime.transport.server!.address() as AddressInfo).port;
   logger.info(

@@ -15,6 +15,8 @@ export interface RealtimeOptions {
   readonly httpApp: Express;
   readonly logger: Logger;
   readonly actorRuntime: ActorRuntime;
+  /** Browser origins allowed to open sockets (`*`: any); clients without `Origin` are apps. */
+  readonly corsOrigins: readonly string[];
   /** Room adapters of client-facing actor kinds (the user room). */
   readonly roomAdapters: ReadonlyMap<string, RoomClass>;
 }
@@ -26,6 +28,11 @@ export interface RealtimeOptions {
  */
 const TRANSPORT = { pingInterval: 25_000, pingMaxRetries: 2, maxPayload: 64 * 1024 } as const;
 
+/** Same rule as the REST CORS allowlist; native apps and servers send no `Origin`. */
+export function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
+  return origin === undefined || origin === "" || allowed.includes("*") || allowed.includes(origin);
+}
+
 /** Builds (but does not start) the Colyseus server with the REST app mounted under it. */
 export function createRealtimeServer(options: RealtimeOptions): Server {
   const presence: Presence = options.redisUrl ? new RedisPresence(options.redisUrl) : new LocalPresence();
@@ -33,7 +40,11 @@ export function createRealtimeServer(options: RealtimeOptions): Server {
     ? new AtomicRedisDriver(options.redisUrl)
     : new IndexedLocalDriver();
   const server = new Server({
-    transport: new WebSocketTransport(TRANSPORT),
+    transport: new WebSocketTransport({
+      ...TRANSPORT,
+      // A browser page from another site must not open a socket with a user's token (CSWSH).
+      verifyClient: ({ origin }: { origin?: string }) => originAllowed(options.corsOrigins, origin),
+    }),
     presence,
     driver,
     ...(options.publicAddress ? { publicAddress: options.publicAddress } : {}),

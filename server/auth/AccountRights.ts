@@ -14,6 +14,12 @@ export interface AccountRightsDependencies {
   readonly forum: ForumStore;
   readonly hasher: PasswordHasher;
   readonly onRevoked?: (userId: string) => void;
+  /** What the user's actor holds (profile, matches, chats, notifications): exported and erased. */
+  readonly actorData?: {
+    export(userId: string): Promise<unknown>;
+    /** Resets the actor, unmatches partners, anonymizes the user's chat messages. */
+    erase(userId: string): Promise<{ chats: number; matches: number }>;
+  };
 }
 
 /**
@@ -29,9 +35,10 @@ export class AccountRights {
     const stored = await this.deps.accounts.getById(userId);
     if (!stored) throw new AppError(ErrorCode.NOT_FOUND, "account not found");
     const familyIds = await this.deps.refreshTokens.listFamilyIds(userId);
-    const [photos, forum] = await Promise.all([
+    const [photos, forum, realtime] = await Promise.all([
       this.deps.photos.list(userId),
       this.deps.forum.listByAuthor(userId),
+      this.deps.actorData?.export(userId),
     ]);
     return {
       exportedAt: new Date().toISOString(),
@@ -39,10 +46,14 @@ export class AccountRights {
       sessions: familyIds.map((familyId) => ({ familyId })),
       photos: photos.map((id) => ({ id })),
       forum,
+      ...(realtime !== undefined ? { realtime } : {}),
     };
   }
 
-  async erase(userId: string, password: string): Promise<{ photos: number; forumPosts: number }> {
+  async erase(
+    userId: string,
+    password: string,
+  ): Promise<{ photos: number; forumPosts: number; chats: number; matches: number }> {
     const stored = await this.deps.accounts.getById(userId);
     if (!stored) throw new AppError(ErrorCode.NOT_FOUND, "account not found");
     const check = await this.deps.hasher.verify(stored.account.passwordHash, password);
@@ -52,10 +63,11 @@ export class AccountRights {
       await this.deps.refreshTokens.revokeFamily(familyId, now);
     }
     this.deps.onRevoked?.(userId);
+    const realtime = (await this.deps.actorData?.erase(userId)) ?? { chats: 0, matches: 0 };
     const photos = await this.deps.photos.list(userId);
     for (const photoId of photos) await this.deps.photos.delete(userId, photoId);
     const forumPosts = await this.deps.forum.anonymizeAuthor(userId);
     await this.deps.accounts.delete(stored.account);
-    return { photos: photos.length, forumPosts };
+    return { photos: photos.length, forumPosts, ...realtime };
   }
 }

@@ -40,6 +40,8 @@ export interface HttpDependencies {
   readonly trustProxy: string;
   /** Seats in users' rooms (`POST /realtime/connect`); absent in REST-only test apps. */
   readonly seats?: SeatBroker;
+  /** Called after a user's photos changed (keeps their actor's photo list in step). */
+  readonly onPhotosChanged?: (userId: string) => Promise<void>;
   /** Extra routes (tests, tools), mounted before the 404 handler. */
   readonly extraRoutes?: (app: Express) => void;
 }
@@ -123,6 +125,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
       photos: deps.stores.photos,
       tokens: deps.auth.tokens,
       secret: deps.auth.key.derivedSecret,
+      ...(deps.onPhotosChanged ? { onPhotosChanged: deps.onPhotosChanged } : {}),
     }),
   );
   const api = express.Router();

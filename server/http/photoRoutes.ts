@@ -46,6 +46,8 @@ export interface PhotoRouteDependencies {
   readonly urlTtlSeconds?: number;
   /** Clock in milliseconds (tests). */
   readonly now?: () => number;
+  /** Tells the owner's actor (profile photo list, discovery card) after an upload or delete. */
+  readonly onPhotosChanged?: (userId: string) => Promise<void>;
   /** Bounds concurrent decoding; default 2 at once, 16 queued. */
   readonly gate?: ProcessingGate;
 }
@@ -129,6 +131,7 @@ export function photoRoutes(deps: PhotoRouteDependencies): Router {
         }
         return { id, width: processed.width, height: processed.height };
       });
+      await deps.onPhotosChanged?.(userId);
       sendData(res, { ...photo, url: urlOf(userId, photo.id) }, 201);
     },
   );
@@ -150,6 +153,7 @@ export function photoRoutes(deps: PhotoRouteDependencies): Router {
       throw new AppError(ErrorCode.NOT_FOUND, "photo not found");
     }
     await deps.photos.delete(userId, photoId);
+    await deps.onPhotosChanged?.(userId);
     sendData(res, { deleted: true });
   });
 

@@ -45,7 +45,13 @@ export const userRouteDocs: RouteDoc[] = [
     tags: ["account"],
     auth: true,
     body: EraseBody,
-    response: z.object({ deleted: z.literal(true), photos: z.number().int(), forumPosts: z.number().int() }),
+    response: z.object({
+      deleted: z.literal(true),
+      photos: z.number().int(),
+      forumPosts: z.number().int(),
+      chats: z.number().int(),
+      matches: z.number().int(),
+    }),
     errors: [ErrorCode.VALIDATION_FAILED, ErrorCode.NOT_FOUND],
   },
 ];

@@ -237,7 +237,10 @@ export function createUserRoom(deps: UserRoomDeps) {
         profiles: deps.profiles,
         events: deps.events,
         session,
-        publish: (channel: string, message: unknown) => void this.presence.publish(channel, message),
+        publish: (channel: string, message: unknown) =>
+          void Promise.resolve()
+            .then(() => this.presence.publish(channel, message))
+            .catch(() => undefined), // typing is ephemeral: a lost one is fine
         now: () => Date.now(),
       };
       runCommand(ctx, command).then(

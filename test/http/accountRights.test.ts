@@ -85,7 +85,7 @@ describe("account data rights", () => {
       .delete("/api/v1/users/me")
       .set(auth)
       .send({ password: "erase me correctly" });
-    expect(erased.body.data).toEqual({ deleted: true, photos: 1, forumPosts: 2 });
+    expect(erased.body.data).toEqual({ deleted: true, photos: 1, forumPosts: 2, chats: 0, matches: 0 });
 
     expect(await stores.photos.list(me.user.id)).toEqual([]);
     expect(

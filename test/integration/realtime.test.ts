@@ -194,7 +194,7 @@ describe("realtime through the SDK", () => {
     const again = new LovecraftClient({ url: server.baseUrl, lastSeqs });
     clients.push(again);
     again.useSession(session);
-    const seen = record({ client: again, id: kim.id, name: "Kim" }, "chat");
+    const seen = record({ ...kim, client: again }, "chat");
     const synced = await again.connect();
     expect(synced.chats.find((c) => c.chatId === chatId)?.catchUp).toMatchObject({ more: false });
     expect(seen.map((e) => [e.seq, e.entry.kind === "message" ? e.entry.text : ""])).toEqual([
@@ -220,6 +220,30 @@ describe("realtime through the SDK", () => {
       "REVOKED close",
     );
     await expect(raw.connect()).rejects.toBeInstanceOf(LovecraftError);
+  });
+
+  it("erasing an account unmatches its partner and anonymizes its messages in shared chats", async () => {
+    const nina = await user("Nina");
+    const oscar = await user("Oscar");
+    const chatId = await matchUsers(nina, oscar);
+    await nina.client.send("chat.send", { chatId, text: "remember me?" });
+    await oscar.client.send("chat.send", { chatId, text: "sure" });
+    const unmatched = record(oscar, "unmatched");
+    const ninaStatus = record(nina, "status");
+    const erased = await nina.client.rest<{ chats: number; matches: number }>("DELETE", "/users/me", {
+      password: nina.password,
+    });
+    expect(erased).toMatchObject({ deleted: true, chats: 1, matches: 1 });
+    await waitFor(() => unmatched.find((u) => u.userId === nina.id), "Oscar's unmatch");
+    await waitFor(() => ninaStatus.find((s) => s.code === CloseCode.REVOKED), "Nina's socket closed");
+    const { messages } = await oscar.client.send("chat.history", { chatId });
+    expect(messages.map((m) => [m.by, m.text])).toEqual([
+      ["deleted-user", "remember me?"],
+      [oscar.id, "sure"],
+    ]);
+    const exported = await oscar.client.rest<{ realtime: { matches: object } }>("GET", "/users/me/export");
+    expect(exported.realtime.matches).toEqual({});
+    await expect(oscar.client.rest("GET", `/users/${nina.id}`)).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
   it("refuses a device that speaks another protocol version", async () => {

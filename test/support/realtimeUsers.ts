@@ -6,18 +6,20 @@ export interface TestUser {
   readonly client: LovecraftClient;
   readonly id: string;
   readonly name: string;
+  readonly password: string;
 }
 
 export async function connectedUser(url: string, name: string): Promise<TestUser> {
   // Retries generously: cluster tests kill nodes, and recovery takes a lease period or two.
   const client = new LovecraftClient({ url, commandTimeoutMs: 30_000, retries: 30 });
+  const password = `correct horse ${randomUUID()}`;
   const session = await client.register({
     email: `${name.toLowerCase()}-${randomUUID()}@example.com`,
-    password: `correct horse ${randomUUID()}`,
+    password,
     displayName: name,
   });
   await client.connect();
-  return { client, id: session.user.id, name };
+  return { client, id: session.user.id, name, password };
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time runs out (bounded). */

@@ -6,6 +6,7 @@ import type { ActorDefinition, Decision, Outgoing, Publication, TurnContext } fr
 import {
   type ChatEvent,
   type ChatState,
+  ERASED_USER,
   evolveChat,
   initialChatState,
   isMember,
@@ -32,6 +33,8 @@ const Text = z.string().min(1).max(4000);
 export const ChatCommand = z.discriminatedUnion("type", [
   z.object({ type: z.literal("openDirect"), members: z.tuple([UserId, UserId]) }).strict(),
   z.object({ type: z.literal("close") }).strict(),
+  /** From a user actor being erased: anonymize its messages and remove it. */
+  z.object({ type: z.literal("forget") }).strict(),
   z
     .object({
       type: z.literal("createGroup"),
@@ -279,6 +282,17 @@ export const chatActor: ActorDefinition<ChatState, ChatCommand, ChatEvent, unkno
           { status: "closed" },
           { send },
         );
+      }
+      case "forget": {
+        const caller = ctx.from;
+        if (caller?.kind !== "user") return reject(ErrorCode.FORBIDDEN, "only a user actor can be forgotten");
+        const wrote = state.entries.some((e) => e.by === caller.id);
+        if (!isMember(state, caller.id) && !wrote) return { ok: true, reply: { status: "unknown" } };
+        const events: ChatEvent[] = [{ type: "forgotten", userId: caller.id }];
+        if (state.kind === "direct" && state.open) {
+          events.push({ type: "appended", entry: { by: ERASED_USER, at: ctx.now, kind: "closed" } });
+        }
+        return { ok: true, reply: { status: "forgotten" }, events };
       }
       case "createGroup":
         return createGroup(state, c, ctx.now);

@@ -47,7 +47,12 @@ export type ChatEvent =
       at: number;
     }
   | { type: "appended"; entry: NewEntry }
-  | { type: "read"; userId: string; seq: number };
+  | { type: "read"; userId: string; seq: number }
+  /** The user's account was erased: their entries stay, attributed to nobody. */
+  | { type: "forgotten"; userId: string };
+
+/** Who erased users' messages are attributed to. */
+export const ERASED_USER = "deleted-user";
 
 export function initialChatState(id: string): ChatState {
   return {
@@ -187,6 +192,23 @@ export function evolveChat(state: ChatState, event: ChatEvent): ChatState {
         const dropped = state.entries.shift() as ChatEntry;
         delete state.messages[dropped.seq];
       }
+      return state;
+    }
+    case "forgotten": {
+      const gone = event.userId;
+      state.entries = state.entries.map((e) => {
+        const named = e.kind === "member" && e.userId === gone ? { ...e, userId: ERASED_USER } : e;
+        return named.by === gone ? { ...named, by: ERASED_USER } : named;
+      });
+      for (const [seq, message] of Object.entries(state.messages)) {
+        const reactions: Record<string, string[]> = {};
+        for (const [emoji, who] of Object.entries(message.reactions)) {
+          const kept = who.filter((u) => u !== gone);
+          if (kept.length > 0) reactions[emoji] = kept;
+        }
+        state.messages[seq] = { ...message, by: message.by === gone ? ERASED_USER : message.by, reactions };
+      }
+      delete state.members[gone];
       return state;
     }
     case "read": {

@@ -295,7 +295,11 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       },
       deliver: (envelope) => this.send(envelope),
       scheduleWake: (actorKey, at) => this.options.reminders.schedule(actorKey, at),
-      publish: (p: Publication) => void matchMaker.presence.publish(p.channel, p.message),
+      // Fire-and-forget by contract; a Redis hiccup must not become an unhandled rejection.
+      publish: (p: Publication) =>
+        void Promise.resolve()
+          .then(() => matchMaker.presence.publish(p.channel, p.message))
+          .catch((err: unknown) => logger.warn({ err, channel: p.channel }, "publish failed")),
       now: () => Date.now(),
       onStopped: (reason) => {
         metrics.conflicts.inc();

@@ -64,8 +64,13 @@ export const UserCommand = z.discriminatedUnion("type", [
     .object({ type: z.literal("notifications.read"), ids: z.array(z.number().int()).max(100).optional() })
     .strict(),
   z.object({ type: z.literal("profile.view"), viewer: UserId }).strict(),
-  z.object({ type: z.literal("photoAdded"), photoId: z.string().max(64) }).strict(),
-  z.object({ type: z.literal("photoRemoved"), photoId: z.string().max(64) }).strict(),
+  /** Data rights (REST, password-confirmed there): everything held, and erasure. */
+  z.object({ type: z.literal("export") }).strict(),
+  z.object({ type: z.literal("erase") }).strict(),
+  /** From the photo routes after an upload or delete: the stored photos, in upload order. */
+  z
+    .object({ type: z.literal("photosSynced"), photoIds: z.array(z.string().max(64)).max(MAX_PHOTOS) })
+    .strict(),
   z
     .object({ type: z.literal("eventJoined"), eventId: z.string().max(80), startsAt: z.number().int() })
     .strict(),
@@ -230,16 +235,23 @@ function fromOwner(state: Readonly<UserState>, c: UserCommand, now: number): Use
     case "profile.view":
       if (!visibleTo(state, c.viewer)) return reject(ErrorCode.NOT_FOUND, "user not found");
       return { ok: true, reply: publicProfileOf(state) };
-    case "photoAdded":
-      if (state.photos.includes(c.photoId)) return { ok: true, reply: { photos: state.photos.length } };
-      if (state.photos.length >= MAX_PHOTOS)
-        return reject(ErrorCode.CONFLICT, `at most ${MAX_PHOTOS} photos`);
-      return accept(state, { photos: state.photos.length + 1 }, [{ type: "photoAdded", photoId: c.photoId }]);
-    case "photoRemoved":
-      if (!state.photos.includes(c.photoId)) return { ok: true, reply: { photos: state.photos.length } };
-      return accept(state, { photos: state.photos.length - 1 }, [
-        { type: "photoRemoved", photoId: c.photoId },
-      ]);
+    case "export":
+      return { ok: true, reply: structuredClone(state) };
+    case "erase": {
+      // Partners learn of the unmatch; every chat anonymizes this user's messages and drops them.
+      const send: Outgoing[] = [
+        ...Object.keys(state.matches).map((other) => ({ to: user(other), command: { type: "unmatchedBy" } })),
+        ...Object.keys(state.chats).map((chatId) => ({ to: chat(chatId), command: { type: "forget" } })),
+      ];
+      const reply = { chats: Object.keys(state.chats).length, matches: Object.keys(state.matches).length };
+      return accept(state, reply, [{ type: "erased" }], { send });
+    }
+    case "photosSynced": {
+      const same =
+        c.photoIds.length === state.photos.length && c.photoIds.every((p, i) => state.photos[i] === p);
+      if (same) return { ok: true, reply: { photos: c.photoIds } };
+      return accept(state, { photos: c.photoIds }, [{ type: "photosSynced", photoIds: c.photoIds }]);
+    }
     case "eventJoined": {
       const at = c.startsAt - EVENT_REMINDER_LEAD_MS;
       return accept(

@@ -49,7 +49,8 @@ export type UserEvent =
   | { type: "chatLeft"; chatId: string }
   | { type: "notified"; kind: NotificationKind; data: Record<string, string | number>; at: number }
   | { type: "notificationsRead"; ids: number[] | null }
-  | { type: "photoAdded" | "photoRemoved"; photoId: string }
+  | { type: "photosSynced"; photoIds: string[] }
+  | { type: "erased" }
   | { type: "eventJoined"; eventId: string; startsAt: number }
   | { type: "eventLeft"; eventId: string };
 
@@ -166,12 +167,11 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       );
       break;
     }
-    case "photoAdded":
-      if (!state.photos.includes(event.photoId)) state.photos.push(event.photoId);
+    case "photosSynced":
+      state.photos = [...event.photoIds];
       break;
-    case "photoRemoved":
-      state.photos = state.photos.filter((p) => p !== event.photoId);
-      break;
+    case "erased":
+      return initialUserState(state.id);
     case "eventJoined":
       state.events[event.eventId] = event.startsAt;
       break;
