@@ -2,11 +2,16 @@
  * A node for `npm run bench:actors`: the test `counter` actor kind plus routes that run
  * measurements inside the node (so HTTP overhead does not pollute runtime latencies).
  */
+
+import { randomUUID } from "node:crypto";
 import { type Express, json } from "express";
 import type { ActorRuntime } from "../../server/actors/runtime/ActorRuntime.js";
+import { loadSigningKey } from "../../server/auth/signingKey.js";
+import { TokenService } from "../../server/auth/TokenService.js";
 import { loadConfig } from "../../server/config.js";
 import { createLogger } from "../../server/logger.js";
-import { startNode } from "../../server/node.js";
+import { type RunningNode, startNode } from "../../server/node.js";
+import { sharedKeySlot } from "../../server/persistence/stores/SharedKeyStore.js";
 import { counterActor } from "../../test/support/counterActor.js";
 import { summarize } from "./stats.js";
 
@@ -97,13 +102,84 @@ function routes(app: Express, actors: ActorRuntime): void {
     res.json([...self].sort((a, b) => b[1] - a[1]).slice(0, 25));
   });
 
+  /**
+   * `count` accounts with sessions and access tokens, without password hashing (argon2 would
+   * dominate a large run; see shared/notes/security.md). For load tests on loopback only.
+   */
+  app.post("/bench/sessions", json(), async (req, res) => {
+    const { count, prefix } = req.body as { count: number; prefix: string };
+    const stores = running().stores;
+    const tokens = await tokenService();
+    const sessions = [];
+    for (let i = 0; i < count; i++) {
+      const now = new Date().toISOString();
+      const account = {
+        id: randomUUID(),
+        email: `${prefix}-${i}@bench.invalid`,
+        passwordHash: "unusable",
+        displayName: `${prefix} ${i}`,
+        createdAt: now,
+        tokenVersion: 0,
+      };
+      await stores.accounts.create(account);
+      const refresh = tokens.newRefreshToken();
+      await stores.refreshTokens.createFamily(
+        { familyId: refresh.familyId, userId: account.id, createdAt: now, tokenVersion: 0 },
+        { hash: refresh.hash, issuedAt: now, expiresAt: new Date(Date.now() + 86_400_000).toISOString() },
+      );
+      const accessToken = await tokens.issueAccess({
+        userId: account.id,
+        tokenVersion: 0,
+        familyId: refresh.familyId,
+      });
+      sessions.push({
+        user: { id: account.id, email: account.email, displayName: account.displayName },
+        accessToken,
+        refreshToken: refresh.token,
+      });
+    }
+    res.json(sessions);
+  });
+
+  /** Makes two users match through their actors (as two likes would). */
+  app.post("/bench/match", json(), async (req, res) => {
+    const { a, b } = req.body as { a: string; b: string };
+    await actors.call({ kind: "user", id: a }, { type: "like", userId: b });
+    const second = await actors.call({ kind: "user", id: b }, { type: "like", userId: a });
+    res.json(second);
+  });
+
+  /** Room ids of the actors activated on this node. */
+  app.get("/bench/actors", (_req, res) => {
+    res.json([...actors.localActors()].map((r) => r.roomId));
+  });
+
   app.get("/bench/memory", (_req, res) => {
     res.json({ ...process.memoryUsage(), actors: Object.fromEntries(actors.countByKind()) });
   });
 }
 
 const config = loadConfig(process.env);
-const node = await startNode(config, createLogger({ level: config.logLevel }), {
+let node: RunningNode | undefined;
+const running = (): RunningNode => {
+  if (!node) throw new Error("node not started");
+  return node;
+};
+/** The node's own signing key (same file or configured key), so issued tokens verify there. */
+let tokens: TokenService | undefined;
+async function tokenService(): Promise<TokenService> {
+  tokens ??= new TokenService(
+    await loadSigningKey({
+      pem: config.jwt.privateKeyPem,
+      dataDir: config.dataDir,
+      ...(config.storage.kind === "azure" ? { shared: sharedKeySlot(running().stores.storage.tables) } : {}),
+    }),
+    config.jwt.issuer,
+    config.jwt.audience,
+  );
+  return tokens;
+}
+node = await startNode(config, createLogger({ level: config.logLevel }), {
   // The benchmark's clients join counter rooms without accounts: the one kind that allows that.
   actorDefinitions: [{ ...counterActor, authorizeClient: () => true }],
   routes,
