@@ -1,5 +1,8 @@
 import type { ChatEntry } from "../protocol/realtime.js";
 
+/** Entries held per chat while waiting for a gap to fill; beyond it, the fill brings them. */
+const MAX_HELD = 1000;
+
 /**
  * Per-chat delivery order on the client: every entry is handed to the app exactly once and in
  * `seq` order, however it arrived (live event, catch-up after reconnect, or both). An entry past
@@ -22,8 +25,19 @@ export class ChatCursors {
     return this.last.get(chatId);
   }
 
-  /** Starts (or restarts, after a resync) a chat at `seq`, dropping anything held. */
+  /**
+   * Starts a chat this device did not know at `seq` (its join, or where a catch-up begins) and
+   * returns what was held for it meanwhile and is now deliverable. No-op for a known chat.
+   */
+  start(chatId: string, seq: number): ChatEntry[] {
+    if (this.last.has(chatId)) return [];
+    this.last.set(chatId, seq);
+    return this.drain(chatId);
+  }
+
+  /** After a resync (history past retention): continue from `seq`, never moving backwards. */
   reset(chatId: string, seq: number): void {
+    if ((this.last.get(chatId) ?? -1) >= seq) return;
     this.last.set(chatId, seq);
     this.held.delete(chatId);
   }
@@ -40,22 +54,31 @@ export class ChatCursors {
   accept(chatId: string, entry: ChatEntry): { deliver: ChatEntry[]; gapAfter?: number } {
     const last = this.last.get(chatId);
     if (last === undefined) {
-      // First sight of a chat this device never synced: start here.
-      this.last.set(chatId, entry.seq);
-      return { deliver: [entry, ...this.drain(chatId)] };
+      // A chat this device does not know yet: hold it until `start` says where the chat begins.
+      this.hold(chatId, entry);
+      return { deliver: [] };
     }
     if (entry.seq <= last) return { deliver: [] };
     if (entry.seq === last + 1) {
       this.last.set(chatId, entry.seq);
       return { deliver: [entry, ...this.drain(chatId)] };
     }
+    this.hold(chatId, entry);
+    return { deliver: [], gapAfter: last };
+  }
+
+  /** Whether entries are held for a chat behind a gap (a fill is still needed). */
+  hasGap(chatId: string): boolean {
+    return (this.held.get(chatId)?.size ?? 0) > 0;
+  }
+
+  private hold(chatId: string, entry: ChatEntry): void {
     let held = this.held.get(chatId);
     if (!held) {
       held = new Map();
       this.held.set(chatId, held);
     }
-    held.set(entry.seq, entry);
-    return { deliver: [], gapAfter: last };
+    if (held.size < MAX_HELD) held.set(entry.seq, entry);
   }
 
   private drain(chatId: string): ChatEntry[] {

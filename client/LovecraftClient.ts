@@ -49,6 +49,8 @@ export type ClientEvents = {
 } & {
   resync: { chatId: string; lastSeq: number };
   status: { status: Status; code?: number };
+  /** A frame the server refused without a command id (`err`): shown, not thrown. */
+  error: { error: ErrorBody };
 };
 
 export interface ClientOptions {
@@ -73,6 +75,10 @@ interface Pending {
 
 type Handler<T> = (event: T) => void;
 const RETRYABLE_CLOSE = (code: number) => code !== CloseCode.REVOKED && code !== CloseCode.PROTOCOL_MISMATCH;
+/** Below the server's 64 KiB frame limit (msgpack is no larger than this JSON estimate). */
+const MAX_COMMAND_BYTES = 60 * 1024;
+/** After an ABUSE close, wait this long before reconnecting. */
+const ABUSE_PAUSE_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let cidCounter = 0;
 const newCid = () =>
@@ -167,6 +173,11 @@ export class LovecraftClient {
   send<T extends CommandType>(type: T, input: Omit<CommandInput<T>, "type">): Promise<CommandResults[T]> {
     const cid = newCid();
     const frame = { ...input, type, cid };
+    if (JSON.stringify(frame).length > MAX_COMMAND_BYTES) {
+      // The server would close the socket on it, and a re-send after reconnecting would again.
+      return Promise.reject(new LovecraftError("PAYLOAD_TOO_LARGE", "command too large to send"));
+    }
+    if (this.status === "closed") return Promise.reject(new LovecraftError("CLOSED", "client is closed"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => this.settle(cid, new LovecraftError("TIMEOUT", `no ack for ${type} in time`, true)),
@@ -218,6 +229,9 @@ export class LovecraftClient {
   }
 
   private async open(): Promise<void> {
+    const previous = this.room;
+    this.room = undefined;
+    await previous?.leave(true).catch(() => undefined);
     this.setStatus("connecting");
     let data: { reservation: Parameters<ColyseusClient["consumeSeatReservation"]>[0] };
     try {
@@ -229,12 +243,14 @@ export class LovecraftClient {
     }
     const room = await this.colyseus.consumeSeatReservation(data.reservation);
     room.reconnection.enabled = false; // the SDK reconnects itself: through the connect route
+    if (this.closedByUser) {
+      await room.leave(true).catch(() => undefined); // closed while this socket was opening
+      return;
+    }
     this.room = room;
     room.onMessage(MessageType.ACK, (ack: Ack) => this.onAck(ack));
     room.onMessage(MessageType.EVENT, (event: ServerEvent) => this.onEvent(event));
-    room.onMessage(MessageType.ERROR, (frame: { error: ErrorBody }) =>
-      this.emit("status", { status: this.status, code: 0, ...frame }),
-    );
+    room.onMessage(MessageType.ERROR, (frame: { error: ErrorBody }) => this.emit("error", frame));
     room.onLeave((code: number) => this.onClosed(room, code));
     this.setStatus("online");
     for (const cid of this.pending.keys()) this.transmit(cid);
@@ -243,35 +259,58 @@ export class LovecraftClient {
   private async sync(): Promise<CommandResults["sync"]> {
     const result = await this.send("sync", { chats: this.cursors.snapshot() });
     for (const chat of result.chats) {
-      if (chat.catchUp) this.applyCatchUp(chat.catchUp);
-      else if (this.cursors.lastSeq(chat.chatId) === undefined) this.cursors.reset(chat.chatId, chat.lastSeq);
+      if (chat.catchUp) this.applyCatchUp(chat.catchUp, chat.lastSeq);
+      else this.start(chat.chatId, chat.lastSeq);
     }
     return result;
   }
 
-  private applyCatchUp(catchUp: CatchUp): void {
+  private applyCatchUp(catchUp: CatchUp, lastSeq?: number): void {
+    const chatId = catchUp.chatId;
     if ("resync" in catchUp) {
-      this.cursors.reset(catchUp.chatId, catchUp.lastSeq);
-      this.emit("resync", { chatId: catchUp.chatId, lastSeq: catchUp.lastSeq });
+      this.cursors.reset(chatId, catchUp.lastSeq);
+      this.emit("resync", { chatId, lastSeq: catchUp.lastSeq });
       return;
     }
-    for (const entry of catchUp.entries) this.deliver(catchUp.chatId, entry);
-    if (catchUp.more) void this.fill(catchUp.chatId);
+    // A chat new to this device: the catch-up starts right after the member joined.
+    const first = catchUp.entries[0];
+    this.start(chatId, first ? first.seq - 1 : (lastSeq ?? 0));
+    for (const entry of catchUp.entries) this.deliver(chatId, entry);
+    if (catchUp.more || this.cursors.hasGap(chatId)) void this.fill(chatId);
   }
 
-  private deliver(chatId: string, entry: ChatEntry): void {
+  /** Begins a chat's cursor (if new) and delivers what was held for it. */
+  private start(chatId: string, seq: number): void {
+    for (const e of this.cursors.start(chatId, seq))
+      this.emit("chat", { type: "chat", chatId, seq: e.seq, entry: e });
+  }
+
+  private deliver(chatId: string, entry: ChatEntry, fillGaps = true): void {
     const { deliver, gapAfter } = this.cursors.accept(chatId, entry);
     for (const e of deliver) this.emit("chat", { type: "chat", chatId, seq: e.seq, entry: e });
-    if (gapAfter !== undefined) void this.fill(chatId);
+    if (fillGaps && gapAfter !== undefined) void this.fill(chatId);
   }
 
-  /** Fetches what is missing after the last delivered seq (one fill per chat at a time). */
+  /**
+   * Fetches what is missing after the last delivered seq, page by page, until no gap is left
+   * (one fill per chat at a time; bounded by the chat's retained window).
+   */
   private async fill(chatId: string): Promise<void> {
     if (this.filling.has(chatId)) return;
     this.filling.add(chatId);
     try {
-      const after = this.cursors.lastSeq(chatId) ?? 0;
-      this.applyCatchUp(await this.send("chat.since", { chatId, after }));
+      for (let page = 0; page < 20; page++) {
+        const after = this.cursors.lastSeq(chatId);
+        if (after === undefined) return;
+        const catchUp = await this.send("chat.since", { chatId, after });
+        if ("resync" in catchUp) {
+          this.applyCatchUp(catchUp);
+          return;
+        }
+        for (const entry of catchUp.entries) this.deliver(chatId, entry, false);
+        if (!catchUp.more && !this.cursors.hasGap(chatId)) return;
+        if (catchUp.entries.length === 0) return;
+      }
     } catch {
       // The next reconnect's sync catches up instead.
     } finally {
@@ -316,9 +355,11 @@ export class LovecraftClient {
       return;
     }
     if (event.type === "chat.removed") this.cursors.forget(event.chatId);
-    if (event.type === "chat.added" && this.cursors.lastSeq(event.chat.chatId) === undefined) {
-      // Everything after the join is this device's to receive, even across a reconnect.
-      this.cursors.reset(event.chat.chatId, event.chat.fromSeq);
+    if (event.type === "chat.added") {
+      // Everything after the join is this device's, including entries published before this
+      // socket listened to the chat: start at the join and fetch what is already there.
+      this.start(event.chat.chatId, event.chat.fromSeq);
+      void this.fill(event.chat.chatId);
     }
     this.emit(event.type, event as never);
   }
@@ -328,10 +369,7 @@ export class LovecraftClient {
     this.room = undefined;
     if (this.closedByUser) return;
     if (!RETRYABLE_CLOSE(code)) {
-      this.setStatus("closed", code);
-      for (const p of [...this.pending.values()]) {
-        this.settle(p.cid, new LovecraftError("CLOSED", `connection closed (${code})`));
-      }
+      this.giveUp(code);
       return;
     }
     this.setStatus("offline", code);
@@ -342,6 +380,7 @@ export class LovecraftClient {
 
   private async reconnect(code: number): Promise<void> {
     if (code === CloseCode.TOKEN_EXPIRED) await this.refresh().catch(() => undefined);
+    if (code === CloseCode.ABUSE) await sleep(ABUSE_PAUSE_MS);
     for (let attempt = 0; !this.closedByUser; attempt++) {
       // A short first pause lets a moving actor settle on its new node.
       await sleep(Math.min(5_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2));
@@ -351,20 +390,28 @@ export class LovecraftClient {
         await this.sync();
         return;
       } catch (err) {
-        if (
-          err instanceof LovecraftError &&
-          !err.retryable &&
-          err.code !== "UNAUTHORIZED" &&
-          err.code !== "INTERNAL"
-        ) {
-          this.setStatus("closed");
-          return;
+        if (!(err instanceof LovecraftError)) continue; // network: try again
+        if (err.code === "UNAUTHORIZED") {
+          // The access token is stale; if the session itself is gone, stop for good.
+          const refreshed = await this.refresh().then(
+            () => true,
+            () => false,
+          );
+          if (refreshed) continue;
+        } else if (err.retryable || err.code === "INTERNAL") {
+          continue;
         }
-        if (err instanceof LovecraftError && err.code === "UNAUTHORIZED") {
-          await this.refresh().catch(() => undefined);
-        }
+        this.giveUp(err.code === "UNAUTHORIZED" ? CloseCode.REVOKED : undefined);
+        return;
       }
     }
+  }
+
+  /** Final: no reconnect; every pending command is rejected now rather than at its timeout. */
+  private giveUp(code?: number): void {
+    this.setStatus("closed", code);
+    for (const p of [...this.pending.values()])
+      this.settle(p.cid, new LovecraftError("CLOSED", "connection closed"));
   }
 
   private setStatus(status: Status, code?: number): void {

@@ -33,6 +33,8 @@ export interface UserRoomDeps {
   readonly logger: Logger;
 }
 
+export const MAX_DEVICES = 10;
+
 /** What a socket was admitted with (the verified token's claims). */
 export interface SocketAuth {
   readonly userId: string;
@@ -86,16 +88,25 @@ export function createUserRoom(deps: UserRoomDeps) {
     readonly runtime = deps.runtime;
     /** Hard cap per socket (Colyseus drops the client); the guard's softer limit answers first. */
     override maxMessagesPerSecond = 100;
+    /** Devices per user at once: bounds sockets (and their rate budgets) per account. */
+    override maxClients = MAX_DEVICES;
     private readonly devices = new Map<string, Device>();
     private session: UserSession | undefined;
     private opening: Promise<void> | undefined;
 
     /** The Colyseus `joinById` path; `POST /api/v1/realtime/connect` reserves seats directly. */
-    static override async onAuth(token: string | undefined, options: { protocol?: number } | undefined) {
+    static override async onAuth(
+      token: string | undefined,
+      options: { protocol?: number; actorId?: string } | undefined,
+    ) {
       if (options?.protocol !== PROTOCOL_VERSION) {
-        throw new ServerError(CloseCode.PROTOCOL_MISMATCH, `protocol ${PROTOCOL_VERSION} required`);
+        // Colyseus answers a ServerError's code as the HTTP status: a 4xx, with our code in words.
+        throw new ServerError(400, `PROTOCOL_MISMATCH: protocol ${PROTOCOL_VERSION} required`);
       }
-      return authorizeSocket(deps, token);
+      const auth = await authorizeSocket(deps, token);
+      // `create` names the room's actor: only one's own (no rooms for made-up ids).
+      if (auth && options.actorId !== undefined && options.actorId !== auth.userId) return false;
+      return auth;
     }
 
     override async onCreate(options: { actorId: string }): Promise<void> {
@@ -186,8 +197,8 @@ export function createUserRoom(deps: UserRoomDeps) {
         const cid = (payload as { cid?: unknown } | null)?.cid;
         return Cid.safeParse(cid).success ? (cid as string) : undefined;
       };
-      const refuse = (code: ErrorCode, message: string, details?: unknown) => {
-        const verdict = device.guard.violation(now);
+      const refuse = (code: ErrorCode, message: string, details?: unknown, counted = false) => {
+        const verdict = counted ? "refuse" : device.guard.violation(now);
         if (verdict === "close") {
           client.leave(CloseCode.ABUSE, "too many refused frames");
           return;
@@ -212,7 +223,7 @@ export function createUserRoom(deps: UserRoomDeps) {
         return;
       }
       if (verdict === "refuse") {
-        refuse(ErrorCode.RATE_LIMITED, "too many commands; slow down");
+        refuse(ErrorCode.RATE_LIMITED, "too many commands; slow down", undefined, true);
         return;
       }
       const parsed = ClientCommand.safeParse(payload);

@@ -28,31 +28,36 @@ type Listener = (message: unknown) => void;
  */
 export class UserSession {
   private readonly listeners = new Map<string, Listener>();
-  private readonly unread = new Map<string, number>();
+  /** Unread count per chat, and the seq it counts up to (live messages at or below are in it). */
+  private readonly unread = new Map<string, { count: number; seq: number }>();
   private closed = false;
 
   constructor(private readonly ports: SessionPorts) {}
 
   async open(): Promise<void> {
     await this.sync();
-    await this.announce(true);
+    await this.announce();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.announce(false).catch(() => undefined);
-    for (const [channel, listener] of this.listeners) this.ports.presence.unsubscribe(channel, listener);
+    await this.announce().catch(() => undefined);
+    for (const [channel, listener] of this.listeners) this.unsubscribe(channel, listener);
     this.listeners.clear();
   }
 
-  /** Unread counts from a `sync`, the baseline the live events then adjust. */
-  setUnread(counts: Iterable<[string, number]>): void {
-    for (const [chatId, n] of counts) this.unread.set(chatId, n);
+  /** Unread counts from a `sync` (count, up to seq): the baseline live messages then add to. */
+  setUnread(counts: Iterable<[string, number, number]>): void {
+    for (const [chatId, count, seq] of counts) {
+      const current = this.unread.get(chatId);
+      // A live message may have been counted while the baseline was on its way: keep the newer.
+      if (!current || seq >= current.seq) this.unread.set(chatId, { count, seq });
+    }
   }
 
   totalUnread(): number {
     let total = 0;
-    for (const n of this.unread.values()) total += n;
+    for (const { count } of this.unread.values()) total += count;
     return total;
   }
 
@@ -74,8 +79,22 @@ export class UserSession {
     return [...ids];
   }
 
-  /** Brings the subscriptions in line with the actor's state. */
+  /** Brings the subscriptions in line with the actor's state (never throws: logged by presence). */
   async sync(): Promise<void> {
+    try {
+      await this.resubscribe();
+    } catch {
+      // Redis unavailable: the next state change or reconnect subscribes again.
+    }
+  }
+
+  private unsubscribe(channel: string, listener: Listener): void {
+    Promise.resolve()
+      .then(() => this.ports.presence.unsubscribe(channel, listener))
+      .catch(() => undefined);
+  }
+
+  private async resubscribe(): Promise<void> {
     if (this.closed) return;
     const state = this.ports.state();
     const wanted = new Map<string, Listener>();
@@ -93,7 +112,7 @@ export class UserSession {
     }
     for (const [channel, listener] of this.listeners) {
       if (!wanted.has(channel)) {
-        this.ports.presence.unsubscribe(channel, listener);
+        this.unsubscribe(channel, listener);
         this.listeners.delete(channel);
         if (channel.startsWith("chat:")) this.unread.delete(channel.slice("chat:".length));
       }
@@ -102,8 +121,10 @@ export class UserSession {
     for (const [channel, listener] of added) {
       this.listeners.set(channel, listener);
       // A chat joined while online starts with nothing unread; a `sync` sets the real baseline.
-      if (channel.startsWith("chat:"))
-        this.unread.set(channel.slice("chat:".length), this.unread.get(channel.slice("chat:".length)) ?? 0);
+      const chatId = channel.startsWith("chat:") ? channel.slice("chat:".length) : undefined;
+      if (chatId !== undefined && !this.unread.has(chatId)) {
+        this.unread.set(chatId, { count: 0, seq: this.ports.state().chats[chatId]?.fromSeq ?? 0 });
+      }
     }
     await Promise.all(added.map(([channel, listener]) => this.ports.presence.subscribe(channel, listener)));
   }
@@ -117,6 +138,7 @@ export class UserSession {
     if (m.type === "me") this.ports.broadcast({ type: "me", me: meOf(this.ports.state()) });
     else this.ports.broadcast(message as ServerEvent);
     void this.sync();
+    if (m.type === "match") void this.tellPresenceOf((message as { userId: string }).userId);
   }
 
   private onChatMessage(chatId: string, message: unknown): void {
@@ -125,30 +147,40 @@ export class UserSession {
     if (m.type === "chat") {
       this.ports.broadcast(m);
       if (m.entry.kind !== "message") return;
-      const count = this.unread.get(chatId);
-      if (m.entry.by === self) this.setUnreadOf(chatId, 0);
-      else if (count !== undefined) this.setUnreadOf(chatId, count + 1);
+      const current = this.unread.get(chatId);
+      if (!current || m.seq <= current.seq) return; // already in the baseline
+      this.setUnreadOf(chatId, m.entry.by === self ? 0 : current.count + 1, m.seq);
     } else if (m.type === "read") {
       const { unread, ...forOthers } = m as typeof m & { unread?: number };
       this.ports.broadcast(forOthers);
-      if (m.userId === self && unread !== undefined) this.setUnreadOf(chatId, unread);
+      const current = this.unread.get(chatId);
+      if (m.userId === self && unread !== undefined && current) this.setUnreadOf(chatId, unread, current.seq);
     } else if (m.type === "typing") {
       if (m.userId !== self) this.ports.broadcast(m);
     }
   }
 
-  private setUnreadOf(chatId: string, unread: number): void {
-    if (this.unread.get(chatId) === unread) return;
-    this.unread.set(chatId, unread);
-    this.ports.broadcast({ type: "unread", chatId, unread, total: this.totalUnread() });
+  private setUnreadOf(chatId: string, unread: number, seq: number): void {
+    const changed = this.unread.get(chatId)?.count !== unread;
+    this.unread.set(chatId, { count: unread, seq });
+    if (changed) this.ports.broadcast({ type: "unread", chatId, unread, total: this.totalUnread() });
   }
 
-  /** Publishes this user's presence as their privacy settings allow. */
-  private async announce(online: boolean): Promise<void> {
+  /** A new match: tell the devices whether the partner is online now. */
+  private async tellPresenceOf(userId: string): Promise<void> {
+    const [info] = await this.presenceOf([userId]).catch(() => []);
+    if (info) this.ports.broadcast({ type: "presence", ...info });
+  }
+
+  /**
+   * Publishes this user's presence as their privacy settings allow: online while the session is
+   * open. Called on open and close, and after a privacy change.
+   */
+  async announce(): Promise<void> {
     const { privacy, id } = this.ports.state();
     const info: PresenceInfo = {
       userId: id,
-      online: online && privacy.showOnline,
+      online: !this.closed && privacy.showOnline,
       ...(privacy.showLastSeen ? { lastSeen: Date.now() } : {}),
     };
     await this.ports.presence.hset(PRESENCE_HASH, id, JSON.stringify(info));

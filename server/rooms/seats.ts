@@ -4,7 +4,7 @@ import { PROTOCOL_VERSION } from "../../protocol/realtime.js";
 import { roomIdOf } from "../actors/runtime/ActorRef.js";
 import type { ActorRuntime } from "../actors/runtime/ActorRuntime.js";
 import { AppError } from "../errors.js";
-import type { SocketAuth } from "./UserRoom.js";
+import { MAX_DEVICES, type SocketAuth } from "./UserRoom.js";
 
 /** What the SDK consumes to open the websocket (Colyseus' seat reservation). */
 export type SeatReservation = matchMaker.ISeatReservation;
@@ -34,6 +34,9 @@ export function createSeatBroker(runtime: ActorRuntime): SeatBroker {
         }
         const listing = await matchMaker.getRoomById(roomIdOf(ref));
         if (!listing) continue; // deactivated in between: wake it again
+        if (listing.clients >= MAX_DEVICES) {
+          throw new AppError(ErrorCode.CONFLICT, `at most ${MAX_DEVICES} devices connected at once`);
+        }
         try {
           return await matchMaker.reserveSeatFor(listing, { protocol: PROTOCOL_VERSION }, auth);
         } catch (err) {

@@ -129,14 +129,14 @@ async function sync(ctx: CommandContext, known: Record<string, number>): Promise
     Object.keys(state.chats).map(async (chatId) => {
       const info = await callChat(ctx, chatId, { type: "info" });
       if (!info.ok) return undefined;
-      const after = known[chatId];
-      if (after === undefined) return info.value as ChatSummary;
+      // A chat this device has not seen yet (joined while it was offline): from the join on.
+      const after = known[chatId] ?? state.chats[chatId]?.fromSeq ?? 0;
       const missed = await callChat(ctx, chatId, { type: "since", after });
       return { ...(info.value as ChatSummary), ...(missed.ok ? { catchUp: missed.value } : {}) };
     }),
   );
   const present = chats.filter((c) => c !== undefined);
-  ctx.session.setUnread(present.map((c) => [c.chatId, c.unread]));
+  ctx.session.setUnread(present.map((c) => [c.chatId, c.unread, c.lastSeq]));
   const result: CommandResults["sync"] = {
     me: meOf(state),
     chats: present as CommandResults["sync"]["chats"],
@@ -168,6 +168,7 @@ export async function runCommand(ctx: CommandContext, c: ClientCommand): Promise
       const { cid: _cid, ...command } = c;
       const result = await ctx.callSelf(command, key);
       if (!result.ok) return result;
+      if (c.type === "settings.update") await ctx.session.announce();
       return (await project(ctx)) ?? ok({ me: meOf(ctx.state()) });
     }
     case "discover":
@@ -177,14 +178,14 @@ export async function runCommand(ctx: CommandContext, c: ClientCommand): Promise
       return ctx.actors.call({ kind: "user", id: c.userId }, { type: "profile.view", viewer: self });
     case "like":
     case "block":
+    case "pass":
+    case "report":
       // Only real users: a like or block of a made-up id must not wake (and store) an actor for it.
       if (!(await exists(ctx, c.userId))) return failure(ErrorCode.NOT_FOUND, "user not found", false);
       return ctx.callSelf(withoutCid(c), key);
-    case "pass":
     case "unlike":
     case "unmatch":
     case "unblock":
-    case "report":
     case "notifications.read": {
       const { cid: _cid, ...command } = c;
       return ctx.callSelf(command, key);
@@ -237,7 +238,8 @@ export async function runCommand(ctx: CommandContext, c: ClientCommand): Promise
     case "chat.react":
       return callChat(ctx, c.chatId, { type: "react", seq: c.seq, emoji: c.emoji, on: c.on }, key);
     case "chat.read":
-      return callChat(ctx, c.chatId, { type: "read", seq: c.seq }, key);
+      // No key: a watermark is idempotent, and keyed reads would crowd the chat's dedup memory.
+      return callChat(ctx, c.chatId, { type: "read", seq: c.seq });
     case "chat.history":
       return callChat(ctx, c.chatId, {
         type: "history",

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LovecraftClient } from "../../client/index.js";
+import type { LovecraftClient } from "../../client/index.js";
 import { type RunningAzurite, startAzurite } from "../support/azurite.js";
 import { getJson } from "../support/http.js";
 import { connectedUser, matchUsers, record, type TestUser, waitFor } from "../support/realtimeUsers.js";

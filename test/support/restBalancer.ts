@@ -23,7 +23,8 @@ export async function startRestBalancer(upstreams: () => readonly string[]): Pro
       try {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) {
-          if (typeof v === "string" && k !== "host" && k !== "connection" && k !== "content-length") headers[k] = v;
+          if (typeof v === "string" && k !== "host" && k !== "connection" && k !== "content-length")
+            headers[k] = v;
         }
         const answer = await fetch(`${target}${req.url}`, {
           method: req.method ?? "GET",
@@ -32,7 +33,9 @@ export async function startRestBalancer(upstreams: () => readonly string[]): Pro
           signal: AbortSignal.timeout(15_000),
         });
         next = (next + i + 1) % targets.length;
-        res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/json" });
+        res.writeHead(answer.status, {
+          "content-type": answer.headers.get("content-type") ?? "application/json",
+        });
         res.end(Buffer.from(await answer.arrayBuffer()));
         return;
       } catch {

@@ -171,7 +171,9 @@ function createGroup(
   };
 }
 
-function catchUp(state: Readonly<ChatState>, after: number, limit: number) {
+/** Entries after `after` — never from before the member joined (`floor`). */
+function catchUp(state: Readonly<ChatState>, requested: number, limit: number, floor: number) {
+  const after = Math.max(requested, floor);
   const oldest = oldestSeq(state);
   if (after < oldest - 1)
     return { chatId: state.id, resync: true as const, lastSeq: state.lastSeq, oldestSeq: oldest };
@@ -180,17 +182,22 @@ function catchUp(state: Readonly<ChatState>, after: number, limit: number) {
   return { chatId: state.id, entries, more: from + limit < state.entries.length };
 }
 
-function history(state: Readonly<ChatState>, before: number, limit: number) {
+function history(state: Readonly<ChatState>, before: number, limit: number, floor: number) {
   const messages: MessageView[] = [];
   let i = state.entries.length - 1;
   for (; i >= 0 && messages.length < limit; i--) {
     const entry = state.entries[i] as ChatEntry;
+    if (entry.seq <= floor) break;
     if (entry.seq >= before || entry.kind !== "message") continue;
     const view = state.messages[entry.seq];
     if (view) messages.push(view);
   }
   let more = false;
-  for (; i >= 0 && !more; i--) more = (state.entries[i] as ChatEntry).kind === "message";
+  for (; i >= 0 && !more; i--) {
+    const entry = state.entries[i] as ChatEntry;
+    if (entry.seq <= floor) break;
+    more = entry.kind === "message";
+  }
   return { messages: messages.reverse(), more, oldestSeq: oldestSeq(state) };
 }
 
@@ -353,7 +360,8 @@ export const chatActor: ActorDefinition<ChatState, ChatCommand, ChatEvent, unkno
         const target = messageAt(state, c.seq);
         if (!target || target.deleted)
           return reject(ErrorCode.NOT_FOUND, "no such message (or past retention)");
-        const has = target.reactions[c.emoji]?.includes(c.by) ?? false;
+        const has =
+          Object.hasOwn(target.reactions, c.emoji) && (target.reactions[c.emoji]?.includes(c.by) ?? false);
         if (has === c.on) return { ok: true, reply: { seq: null } };
         const entry: NewEntry = {
           by: c.by,
@@ -381,10 +389,14 @@ export const chatActor: ActorDefinition<ChatState, ChatCommand, ChatEvent, unkno
           publish: [{ channel: chatChannel(state.id), message }],
         };
       }
-      case "history":
-        return { ok: true, reply: history(state, c.before ?? state.lastSeq + 1, c.limit ?? 50) };
-      case "since":
-        return { ok: true, reply: catchUp(state, c.after, c.limit ?? 500) };
+      case "history": {
+        const floor = memberOf(state, c.by)?.fromSeq ?? 0;
+        return { ok: true, reply: history(state, c.before ?? state.lastSeq + 1, c.limit ?? 50, floor) };
+      }
+      case "since": {
+        const floor = memberOf(state, c.by)?.fromSeq ?? 0;
+        return { ok: true, reply: catchUp(state, c.after, c.limit ?? 500, floor) };
+      }
       case "info":
         return { ok: true, reply: summaryFor(state, c.by) };
       default: {

@@ -19,6 +19,8 @@ export interface Member {
   unread: number;
   /** Seq of the last "new messages" notification sent to this member. */
   notifiedSeq: number;
+  /** The chat's seq when this member (last) joined: what came before is not theirs to read. */
+  fromSeq?: number;
 }
 
 export interface ChatState {
@@ -141,7 +143,9 @@ function applyEntry(state: ChatState, entry: ChatEntry): void {
       if (!message) return;
       // A new view object, never a mutation: replies already handed out must not change later.
       const reactions = { ...message.reactions };
-      const who = (reactions[entry.emoji] ?? []).filter((u) => u !== entry.by);
+      const who = (Object.hasOwn(reactions, entry.emoji) ? (reactions[entry.emoji] ?? []) : []).filter(
+        (u) => u !== entry.by,
+      );
       if (entry.on) who.push(entry.by);
       if (who.length > 0) reactions[entry.emoji] = who;
       else delete reactions[entry.emoji];
@@ -156,6 +160,7 @@ function applyEntry(state: ChatState, entry: ChatEntry): void {
           readSeq: entry.seq,
           unread: 0,
           notifiedSeq: entry.seq,
+          fromSeq: entry.seq - 1,
         };
       } else if (entry.change === "role") {
         const member = memberOf(state, entry.userId);
@@ -180,7 +185,17 @@ export function evolveChat(state: ChatState, event: ChatEvent): ChatState {
       for (const [userId, role] of Object.entries(event.members)) {
         const existing = memberOf(state, userId);
         if (existing) existing.role = role;
-        else state.members[userId] = { role, joinedAt: event.at, readSeq: 0, unread: 0, notifiedSeq: 0 };
+        else {
+          const at = state.lastSeq;
+          state.members[userId] = {
+            role,
+            joinedAt: event.at,
+            readSeq: at,
+            unread: 0,
+            notifiedSeq: at,
+            fromSeq: at,
+          };
+        }
       }
       return state;
     case "appended": {

@@ -1,4 +1,4 @@
-import { ErrorCode } from "../../../protocol/errors.js";
+import { ErrorCode, RETRYABLE } from "../../../protocol/errors.js";
 import { ConcurrencyError, StorageLimitError } from "../../persistence/errors.js";
 import type { ActorRecovery } from "../../persistence/stores/ActorJournal.js";
 import type { JournalWriter } from "../../persistence/stores/JournalWriter.js";
@@ -185,7 +185,9 @@ export class ActorHost {
     const transient = from === undefined ? this.transientResults.get(envelope.key) : undefined;
     if (transient) return { result: transient, persisted: false };
     const outcome = this.decideAndCommit(envelope, from);
-    if (from === undefined && !outcome.persisted && !envelope.key.startsWith(AUTO_KEY_PREFIX)) {
+    // A retryable refusal ("not ready yet") must not stick to the key: the retry has to run again.
+    const retryable = !outcome.result.ok && outcome.result.error.retryable;
+    if (from === undefined && !outcome.persisted && !retryable && !envelope.key.startsWith(AUTO_KEY_PREFIX)) {
       this.rememberTransient(envelope.key, outcome.result);
     }
     return outcome;
@@ -242,7 +244,11 @@ export class ActorHost {
       };
     }
     if (!decision.ok) {
-      return { result: failure(decision.code, decision.message, false, decision.details), persisted: false };
+      const retryable = RETRYABLE.has(decision.code as ErrorCode);
+      return {
+        result: failure(decision.code, decision.message, retryable, decision.details),
+        persisted: false,
+      };
     }
     const origin =
       from === undefined ? { k: envelope.key, r: decision.reply } : { f: from, c: counter as number };

@@ -290,6 +290,14 @@ function fromActor(state: Readonly<UserState>, c: UserCommand, ctx: TurnContext)
         return accept(state, null, [received]);
       }
       case "likeWithdrawn":
+        if (matchOf(state, other)) {
+          // The unlike raced our like-back: the other side has no match, so neither do we.
+          const m = matchOf(state, other);
+          return accept(state, null, [{ type: "unmatched", userId: other }], {
+            send: [{ to: chat(m?.chatId as string), command: { type: "close" } }],
+            notify: [{ type: "unmatched", userId: other, chatId: m?.chatId }],
+          });
+        }
         return hasKey(state.likesReceived, other)
           ? accept(state, null, [{ type: "likeWithdrawn", userId: other }])
           : { ok: true, reply: null };
