@@ -435,3 +435,168 @@ describe("chatActor: close and validation", () => {
     expect(ChatCommand.safeParse({ type: "since", by: "a", after: 0, limit: 500 }).success).toBe(true);
   });
 });
+
+describe("chatActor: prototype-named emoji, join floors and forgetting a user", () => {
+  const reactionsOf = (chat: Chat, seq: number) => chat.state.messages[seq]?.reactions ?? {};
+
+  for (const emoji of ["constructor", "__proto__", "toString"]) {
+    it(`toggles the reaction "${emoji}" like any other emoji`, () => {
+      const chat = direct();
+      accepted(post(chat, "alice"));
+      const react = (by: string, on: boolean) => chat.run({ type: "react", by, seq: 1, emoji, on });
+
+      expect(seqOf(react("bob", true))).toBe(2);
+      expect(Object.entries(reactionsOf(chat, 1))).toEqual([[emoji, ["bob"]]]);
+      expect(Object.getPrototypeOf(reactionsOf(chat, 1))).toBe(Object.prototype);
+      // Repeating an "on" changes nothing.
+      expect(react("bob", true)).toEqual(only({ seq: null }));
+      expect(seqOf(react("alice", true))).toBe(3);
+      expect(Object.entries(reactionsOf(chat, 1))).toEqual([[emoji, ["bob", "alice"]]]);
+      // The history view a client reads (and its JSON) shows the reaction.
+      const view = historyOf(chat).messages[0];
+      expect(Object.entries(JSON.parse(JSON.stringify(view?.reactions)))).toEqual([
+        [emoji, ["bob", "alice"]],
+      ]);
+
+      expect(seqOf(react("bob", false))).toBe(4);
+      expect(seqOf(react("alice", false))).toBe(5);
+      expect(Object.keys(reactionsOf(chat, 1))).toEqual([]);
+      expect(react("alice", false)).toEqual(only({ seq: null }));
+      expect(chat.state.lastSeq).toBe(5);
+      expect(Object.getPrototypeOf(reactionsOf(chat, 1))).toBe(Object.prototype);
+    });
+  }
+
+  it("keeps entries from before a later invite away from the invitee (history and since)", () => {
+    const chat = group(["bob"]);
+    accepted(post(chat, "alice", "secret one"));
+    accepted(post(chat, "bob", "secret two"));
+    const invite = chat.run({ type: "invite", by: "alice", userId: "carol" });
+    const joinedAt = seqOf(invite) as number;
+    expect(joinedAt).toBe(3);
+    const readAs = (by: string, command: object) => accepted(chat.run({ ...command, by })).reply;
+
+    const carolHistory = readAs("carol", { type: "history" }) as CommandResults["chat.history"];
+    expect(carolHistory).toMatchObject({ messages: [], more: false });
+    const carolSince = readAs("carol", { type: "since", after: 0 }) as Since;
+    expect(seqs(carolSince.entries ?? [])).toEqual([joinedAt]);
+    expect(carolSince.entries?.[0]).toMatchObject({ kind: "member", userId: "carol", change: "joined" });
+
+    accepted(post(chat, "carol", "hello all"));
+    const after = readAs("carol", { type: "history" }) as CommandResults["chat.history"];
+    expect(after.messages.map((m) => [m.seq, m.text])).toEqual([[4, "hello all"]]);
+    expect(after.more).toBe(false);
+    expect(seqs((readAs("carol", { type: "since", after: 1 }) as Since).entries ?? [])).toEqual([3, 4]);
+    expect(readAs("carol", { type: "history", before: 3 })).toMatchObject({ messages: [], more: false });
+    // Members from the start still read everything.
+    const bobHistory = readAs("bob", { type: "history" }) as CommandResults["chat.history"];
+    expect(seqs(bobHistory.messages)).toEqual([1, 2, 4]);
+  });
+
+  it("keeps what was said while a member was out away from them after a re-invite", () => {
+    const chat = group(["bob", "carol"]);
+    accepted(post(chat, "carol", "I was here"));
+    accepted(chat.run({ type: "leave", by: "carol" }));
+    accepted(post(chat, "alice", "while carol was out"));
+    accepted(post(chat, "bob", "also while out"));
+    const rejoin = seqOf(chat.run({ type: "invite", by: "alice", userId: "carol" })) as number;
+    expect(rejoin).toBe(5);
+
+    const history = accepted(chat.run({ type: "history", by: "carol" }))
+      .reply as CommandResults["chat.history"];
+    expect(history.messages).toEqual([]);
+    const caught = accepted(chat.run({ type: "since", by: "carol", after: 0 })).reply as Since;
+    expect(seqs(caught.entries ?? [])).toEqual([rejoin]);
+    const fromOld = accepted(chat.run({ type: "since", by: "carol", after: 1 })).reply as Since;
+    expect(seqs(fromOld.entries ?? [])).toEqual([rejoin]);
+
+    accepted(post(chat, "alice", "welcome back"));
+    const now = accepted(chat.run({ type: "history", by: "carol" })).reply as CommandResults["chat.history"];
+    expect(now.messages.map((m) => m.text)).toEqual(["welcome back"]);
+  });
+
+  it("forget anonymizes the user's entries, drops them from members and reactions, and closes a direct chat", () => {
+    const chat = direct();
+    accepted(post(chat, "alice", "from alice", 10));
+    accepted(post(chat, "bob", "from bob", 11));
+    accepted(chat.run({ type: "react", by: "alice", seq: 2, emoji: "👍", on: true }));
+    accepted(chat.run({ type: "react", by: "alice", seq: 1, emoji: "❤", on: true }));
+    accepted(chat.run({ type: "react", by: "bob", seq: 1, emoji: "❤", on: true }));
+    accepted(chat.run({ type: "edit", by: "alice", seq: 1, text: "from alice, edited" }));
+    const before = chat.state.lastSeq;
+
+    expect(codeOf(chat.run({ type: "forget" }))).toBe("FORBIDDEN");
+    expect(codeOf(chat.run({ type: "forget" }, { from: { kind: "chat", id: "alice" } }))).toBe("FORBIDDEN");
+    const forgot = chat.run({ type: "forget" }, { from: user("alice"), now: 99 });
+    expect(accepted(forgot).reply).toEqual({ status: "forgotten" });
+
+    expect(Object.keys(chat.state.members)).toEqual(["bob"]);
+    expect(chat.state.open).toBe(false);
+    expect(chat.state.lastSeq).toBe(before + 1);
+    expect(chat.state.entries.at(-1)).toEqual({
+      seq: before + 1,
+      at: 99,
+      by: "deleted-user",
+      kind: "closed",
+    });
+    expect(chat.state.messages[1]).toMatchObject({
+      by: "deleted-user",
+      text: "from alice, edited",
+      reactions: { "❤": ["bob"] },
+    });
+    expect(chat.state.messages[2]).toMatchObject({ by: "bob", text: "from bob", reactions: {} });
+    expect(chat.state.entries.filter((e) => e.by === "deleted-user").map((e) => e.kind)).toEqual([
+      "message",
+      "reaction",
+      "reaction",
+      "edit",
+      "closed",
+    ]);
+    // Nothing in the chat names the erased user any more.
+    expect(JSON.stringify(chat.state)).not.toContain('"alice"');
+
+    const history = accepted(chat.run({ type: "history", by: "bob" }))
+      .reply as CommandResults["chat.history"];
+    expect(history.messages.map((m) => [m.by, m.text])).toEqual([
+      ["deleted-user", "from alice, edited"],
+      ["bob", "from bob"],
+    ]);
+    expect(codeOf(post(chat, "alice"))).toBe("NOT_FOUND");
+    expect(codeOf(post(chat, "bob"))).toBe("CONFLICT");
+  });
+
+  it("forget renames the user in member entries of a group and leaves the group open", () => {
+    const chat = group(["bob"]);
+    accepted(chat.run({ type: "invite", by: "alice", userId: "carol" }));
+    accepted(post(chat, "carol", "hi"));
+    accepted(chat.run({ type: "forget" }, { from: user("carol") }));
+    expect(Object.keys(chat.state.members).sort()).toEqual(["alice", "bob"]);
+    expect(chat.state.open).toBe(true);
+    expect(chat.state.entries).toMatchObject([
+      { seq: 1, kind: "member", userId: "deleted-user", change: "joined", by: "alice" },
+      { seq: 2, kind: "message", by: "deleted-user", text: "hi" },
+    ]);
+    expect(JSON.stringify(chat.state)).not.toContain('"carol"');
+  });
+
+  it("forget from a user the chat never knew changes nothing", () => {
+    const chat = direct();
+    accepted(post(chat, "alice"));
+    const journal = chat.journal.length;
+    expect(chat.run({ type: "forget" }, { from: user("zed") })).toEqual(only({ status: "unknown" }));
+    expect(chat.journal).toHaveLength(journal);
+    expect(chat.state.open).toBe(true);
+  });
+
+  it("forget publishes the closing entry of a direct chat like every other entry", () => {
+    const chat = direct();
+    accepted(post(chat, "alice"));
+    const forgot = chat.run({ type: "forget" }, { from: user("alice"), now: 7 });
+    const closing = chat.state.entries.at(-1);
+    expect(closing).toMatchObject({ seq: 2, kind: "closed" });
+    // Online members (bob) learn of every seq on the chat's channel; a silent seq is a gap.
+    expect(accepted(forgot).publish).toEqual([
+      { channel: chatChannel(DM), message: { type: "chat", chatId: DM, seq: 2, entry: closing } },
+    ]);
+  });
+});

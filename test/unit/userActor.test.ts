@@ -3,7 +3,7 @@ import { directChatId, groupChatId, userChannel } from "../../server/actors/chan
 import { chatActor } from "../../server/actors/chat/ChatActor.js";
 import type { ActorRef, Decision } from "../../server/actors/runtime/types.js";
 import { userActor } from "../../server/actors/user/UserActor.js";
-import { MAX_NOTIFICATIONS, meOf } from "../../server/actors/user/userState.js";
+import { initialUserState, MAX_NOTIFICATIONS, meOf } from "../../server/actors/user/userState.js";
 import { ActorHarness, ActorNetwork, accepted, codeOf, sentTo } from "../support/actorHarness.js";
 
 const DM = directChatId("alice", "bob");
@@ -347,5 +347,150 @@ describe("userActor: events and settings", () => {
     (me.notifications[0] as { read: boolean }).read = true;
     expect(alice.state.profile).toMatchObject({ displayName: "Alice", interests: ["a"] });
     expect(alice.state.notifications[0]?.read).toBe(false);
+  });
+});
+
+describe("userActor: races, erasure, export and photos", () => {
+  /** Alice likes Bob and Bob hears of it; Bob likes back (a match on his side, nowhere else yet). */
+  function likeBackPending() {
+    const pair = network();
+    const { net, alice, bob } = pair;
+    net.run(alice, { type: "like", userId: "bob" });
+    net.settle();
+    expect(replyOf(net.run(bob, { type: "like", userId: "alice" }))).toEqual({ status: "matched" });
+    // Alice unlikes before Bob's like-back reaches her.
+    expect(replyOf(net.run(alice, { type: "unlike", userId: "bob" }))).toEqual({ status: "unliked" });
+    expect(Object.keys(alice.state.matches)).toEqual([]);
+    expect(Object.keys(bob.state.matches)).toEqual(["alice"]);
+    return pair;
+  }
+
+  it("likeWithdrawn while matched (the unlike raced the like-back) ends the match and closes the chat", () => {
+    const pair = likeBackPending();
+    const { net, alice, bob, chat } = pair;
+    const [withdrawn] = net.deliver((m) => m.command.type === "likeWithdrawn");
+    expect(withdrawn?.to).toEqual(userRef("bob"));
+    const decision = withdrawn?.decision as Decision<unknown, unknown>;
+    expect(accepted(decision).events).toEqual([{ type: "unmatched", userId: "alice" }]);
+    // Bob's like goes with the match, and Alice is told so (else her next like matches one-sidedly).
+    expect(accepted(decision).send).toEqual([
+      { to: chatRef(DM), command: { type: "close" } },
+      { to: userRef("alice"), command: { type: "likeWithdrawn" } },
+    ]);
+    expect(published(decision, "unmatched")).toEqual([{ type: "unmatched", userId: "alice", chatId: DM }]);
+    expect(bob.state.matches).toEqual({});
+
+    net.settle();
+    expect(net.delivered.filter((d) => !d.decision.ok)).toEqual([]);
+    // The chat opened by Bob's like-back is closed again, and neither side keeps a match or the chat.
+    expect(chat().state.open).toBe(false);
+    expect(net.deliveredOf("close", "chat").map((d) => replyOf(d.decision))).toEqual([{ status: "closed" }]);
+    for (const me of [alice, bob]) {
+      expect(me.state.matches).toEqual({});
+      expect(me.state.chats).toEqual({});
+    }
+  });
+
+  it("after the raced unlike is undone, a new like never leaves a one-sided match", () => {
+    const pair = likeBackPending();
+    const { net, alice, bob } = pair;
+    net.settle();
+    net.run(alice, { type: "like", userId: "bob" });
+    net.settle();
+    // Whatever the outcome (matched again or just liked), both sides must agree on it.
+    const aliceMatched = Object.hasOwn(alice.state.matches, "bob");
+    const bobMatched = Object.hasOwn(bob.state.matches, "alice");
+    expect({ aliceMatched, bobMatched }, "a match exists on both sides or on neither").toEqual(
+      aliceMatched ? { aliceMatched: true, bobMatched: true } : { aliceMatched: false, bobMatched: false },
+    );
+    // And each side's record of the other's like matches what the other side holds.
+    expect(Object.hasOwn(alice.state.likesReceived, "bob")).toBe(Object.hasOwn(bob.state.likesSent, "alice"));
+  });
+
+  it("erase resets the state, tells each match and forgets the user in each chat", () => {
+    const pair = network();
+    const { net, alice, bob, chat } = pair;
+    net.run(alice, { type: "like", userId: "bob" });
+    net.run(bob, { type: "like", userId: "alice" });
+    net.settle();
+    accepted(alice.run({ type: "profile.update", profile: { displayName: "Alice", city: "Oslo" } }));
+    accepted(alice.run({ type: "photosSynced", photoIds: ["p1"] }));
+    accepted(
+      alice.run(
+        { type: "chatJoined", chatId: GROUP, kind: "group", fromSeq: 0, title: "Hikers" },
+        fromChat(GROUP),
+      ),
+    );
+    expect(Object.keys(alice.state.chats).sort()).toEqual([DM, GROUP].sort());
+
+    const erase = net.run(alice, { type: "erase" });
+    expect(replyOf(erase)).toEqual({ chats: 2, matches: 1 });
+    expect(accepted(erase).events).toEqual([{ type: "erased" }]);
+    expect(accepted(erase).send).toEqual(
+      expect.arrayContaining([
+        { to: userRef("bob"), command: { type: "unmatchedBy" } },
+        { to: chatRef(DM), command: { type: "forget" } },
+        { to: chatRef(GROUP), command: { type: "forget" } },
+      ]),
+    );
+    expect(accepted(erase).send).toHaveLength(3);
+    expect(published(erase, "me")).toHaveLength(1);
+    expect(alice.state).toEqual(initialUserState("alice"));
+
+    net.deliver((m) => m.to.kind === "user" || m.to.id === DM);
+    expect(bob.state.matches).toEqual({});
+    expect(published(net.deliveredOf("unmatchedBy")[0]?.decision, "unmatched")).toEqual([
+      { type: "unmatched", userId: "alice", chatId: DM },
+    ]);
+    expect(replyOf(net.deliveredOf("forget")[0]?.decision as Decision<unknown, unknown>)).toEqual({
+      status: "forgotten",
+    });
+    expect(chat().state.open).toBe(false);
+    expect(Object.keys(chat().state.members)).toEqual(["bob"]);
+  });
+
+  it("export returns the whole state as a copy and records nothing", () => {
+    const alice = newUser("alice");
+    accepted(alice.run({ type: "profile.update", profile: { displayName: "Alice" } }));
+    accepted(alice.run({ type: "like", userId: "bob" }, { now: 3 }));
+    accepted(alice.run({ type: "chatActivity", chatId: GROUP, seq: 1, by: "carol" }, fromChat(GROUP)));
+    const journal = alice.journal.length;
+    const exported = alice.run({ type: "export" });
+    expect(exported.ok && (exported.events ?? []).length).toBe(0);
+    expect(exported.ok && (exported.publish ?? []).length).toBe(0);
+    const reply = replyOf(exported) as typeof alice.state;
+    expect(reply).toEqual(alice.state);
+    expect(reply).not.toBe(alice.state);
+    expect(reply).toMatchObject({ id: "alice", profile: { displayName: "Alice" }, likesSent: { bob: 3 } });
+    reply.profile.displayName = "Mallory";
+    reply.likesSent.eve = 1;
+    expect(alice.state.profile.displayName).toBe("Alice");
+    expect(alice.state.likesSent).toEqual({ bob: 3 });
+    expect(alice.journal).toHaveLength(journal);
+  });
+
+  it("photosSynced replaces the photo list, and is a no-op without events when unchanged", () => {
+    const alice = newUser("alice");
+    const sync = (photoIds: string[]) => alice.run({ type: "photosSynced", photoIds });
+
+    const first = sync(["p1", "p2"]);
+    expect(replyOf(first)).toEqual({ photos: ["p1", "p2"] });
+    expect(accepted(first).events).toEqual([{ type: "photosSynced", photoIds: ["p1", "p2"] }]);
+    expect(published(first, "me")).toHaveLength(1);
+    expect(alice.state.photos).toEqual(["p1", "p2"]);
+
+    const same = sync(["p1", "p2"]);
+    expect(same).toEqual({ ok: true, reply: { photos: ["p1", "p2"] } });
+    expect(alice.journal).toHaveLength(1);
+
+    const reordered = sync(["p2", "p1"]);
+    expect(accepted(reordered).events).toHaveLength(1);
+    expect(alice.state.photos).toEqual(["p2", "p1"]);
+    accepted(sync(["p2"]));
+    expect(alice.state.photos).toEqual(["p2"]);
+    accepted(sync([]));
+    expect(alice.state.photos).toEqual([]);
+    expect(sync([])).toEqual({ ok: true, reply: { photos: [] } });
+    expect(alice.journal).toHaveLength(4);
   });
 });

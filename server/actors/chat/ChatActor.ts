@@ -295,11 +295,10 @@ export const chatActor: ActorDefinition<ChatState, ChatCommand, ChatEvent, unkno
         if (caller?.kind !== "user") return reject(ErrorCode.FORBIDDEN, "only a user actor can be forgotten");
         const wrote = state.entries.some((e) => e.by === caller.id);
         if (!isMember(state, caller.id) && !wrote) return { ok: true, reply: { status: "unknown" } };
-        const events: ChatEvent[] = [{ type: "forgotten", userId: caller.id }];
-        if (state.kind === "direct" && state.open) {
-          events.push({ type: "appended", entry: { by: ERASED_USER, at: ctx.now, kind: "closed" } });
-        }
-        return { ok: true, reply: { status: "forgotten" }, events };
+        const forgotten: ChatEvent[] = [{ type: "forgotten", userId: caller.id }];
+        const closing: NewEntry[] =
+          state.kind === "direct" && state.open ? [{ by: ERASED_USER, at: ctx.now, kind: "closed" }] : [];
+        return append(state, closing, { status: "forgotten" }, { events: forgotten });
       }
       case "createGroup":
         return createGroup(state, c, ctx.now);

@@ -147,7 +147,7 @@ function applyEntry(state: ChatState, entry: ChatEntry): void {
         (u) => u !== entry.by,
       );
       if (entry.on) who.push(entry.by);
-      if (who.length > 0) reactions[entry.emoji] = who;
+      if (who.length > 0) setOwn(reactions, entry.emoji, who);
       else delete reactions[entry.emoji];
       state.messages[entry.target] = { ...message, reactions };
       return;
@@ -173,6 +173,11 @@ function applyEntry(state: ChatState, entry: ChatEntry): void {
       state.open = false;
       return;
   }
+}
+
+/** Sets an own property even for keys like "__proto__" (a plain assignment would set the prototype). */
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export function evolveChat(state: ChatState, event: ChatEvent): ChatState {
@@ -219,7 +224,7 @@ export function evolveChat(state: ChatState, event: ChatEvent): ChatState {
         const reactions: Record<string, string[]> = {};
         for (const [emoji, who] of Object.entries(message.reactions)) {
           const kept = who.filter((u) => u !== gone);
-          if (kept.length > 0) reactions[emoji] = kept;
+          if (kept.length > 0) setOwn(reactions, emoji, kept);
         }
         state.messages[seq] = { ...message, by: message.by === gone ? ERASED_USER : message.by, reactions };
       }

@@ -3,6 +3,9 @@ import type { ActorHost } from "./ActorHost.js";
 import { roomIdOf } from "./ActorRef.js";
 import type { CallEnvelope, CallResult } from "./types.js";
 
+/** Actor ids are storage-key and room-id safe (`[A-Za-z0-9_-]`, like room ids must be). */
+const ACTOR_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
 /** What an actor room needs from the runtime of its process. */
 export interface ActorRoomRuntime {
   /** Resolves once a previous local activation of `roomId` has fully disposed. */
@@ -40,6 +43,10 @@ export abstract class ActorRoom extends Room {
   host: ActorHost | undefined;
 
   override async onCreate(options: { actorId: string }): Promise<void> {
+    // Clients can reach `create` through matchmaking: a room always names a real-looking actor.
+    if (typeof options?.actorId !== "string" || !ACTOR_ID.test(options.actorId)) {
+      throw new Error("actor rooms are created for an actorId");
+    }
     this.actorId = options.actorId;
     this.roomId = roomIdOf({ kind: this.kind, id: options.actorId });
     disableRoomTimers(this);

@@ -294,7 +294,11 @@ function fromActor(state: Readonly<UserState>, c: UserCommand, ctx: TurnContext)
           // The unlike raced our like-back: the other side has no match, so neither do we.
           const m = matchOf(state, other);
           return accept(state, null, [{ type: "unmatched", userId: other }], {
-            send: [{ to: chat(m?.chatId as string), command: { type: "close" } }],
+            // Our like goes too: tell the other side, or their next like would match one-sidedly.
+            send: [
+              { to: chat(m?.chatId as string), command: { type: "close" } },
+              { to: user(other), command: { type: "likeWithdrawn" } },
+            ],
             notify: [{ type: "unmatched", userId: other, chatId: m?.chatId }],
           });
         }
