@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LovecraftClient } from "../../client/index.js";
+import { CloseCode, type LovecraftClient } from "../../client/index.js";
 import { type RunningAzurite, startAzurite } from "../support/azurite.js";
 import { getJson } from "../support/http.js";
 import { connectedUser, matchUsers, record, type TestUser, waitFor } from "../support/realtimeUsers.js";
@@ -119,5 +119,37 @@ describe.runIf(run)("realtime on a 3-node cluster", () => {
     expect(new Set(seenSeqs).size).toBe(seenSeqs.length);
     expect(seenSeqs).toEqual([...seenSeqs].sort((a, b) => a - b));
     expect(await ownerOf(`chat_${chatId}`)).toBeDefined();
+  }, 120_000);
+
+  it("a draining node (SIGTERM) moves its users' devices and chats elsewhere without loss", async () => {
+    while (alive().length < 3) await startNode(nodes.length + 1);
+    const carol = await user("Carol");
+    const dave = await user("Dave");
+    const chatId = await matchUsers(carol, dave);
+    await carol.client.send("chat.send", { chatId, text: "d0" });
+    // Drain the node that hosts Dave's room (his device must move), chat wherever it is.
+    const daveNode = await ownerOf(`user_${dave.id}`);
+    expect(daveNode).toBeDefined();
+    const daveStatus = record(dave, "status");
+    const atDave = record(dave, "chat");
+    const sends: Promise<{ seq: number }>[] = [];
+    const TOTAL = 30;
+    let drained: Promise<number | string> | undefined;
+    for (let i = 1; i < TOTAL; i++) {
+      sends.push(carol.client.send("chat.send", { chatId, text: `d${i}` }));
+      if (i % 5 === 0) await Promise.all(sends);
+      if (i === 10) drained = daveNode?.stop("SIGTERM");
+    }
+    await Promise.all(sends);
+    expect(await drained).toBe(0); // a clean drain: every actor flushed and released
+    expect(daveStatus.some((s) => s.code === CloseCode.MOVING)).toBe(true);
+    await waitFor(() => dave.client.lastSeqs()[chatId] === TOTAL, "Dave caught up", 30_000);
+    const { messages } = await dave.client.send("chat.history", { chatId, limit: 100 });
+    expect(messages.map((m) => m.text).sort()).toEqual(
+      Array.from({ length: TOTAL }, (_, i) => `d${i}`).sort(),
+    );
+    const seen = atDave.map((e) => e.seq);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(await ownerOf(`user_${dave.id}`)).not.toBe(daveNode);
   }, 120_000);
 });

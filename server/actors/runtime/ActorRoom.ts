@@ -1,5 +1,6 @@
 import { type Client, Room } from "@colyseus/core";
 import type { ActorHost } from "./ActorHost.js";
+import { CloseCode } from "../../../protocol/realtime.js";
 import { roomIdOf } from "./ActorRef.js";
 import type { CallEnvelope, CallResult } from "./types.js";
 
@@ -66,6 +67,15 @@ export abstract class ActorRoom extends Room {
 
   override onLeave(_client?: Client, _code?: number): void | Promise<void> {
     this.host?.touch();
+  }
+
+  /**
+   * A draining node (SIGTERM): Colyseus has stopped placing rooms here and locked this one. The
+   * devices are told the actor is moving (they reconnect through the load balancer and land on
+   * the node that re-activates it); disposal then snapshots and releases the actor.
+   */
+  override onBeforeShutdown(): void {
+    this.disconnect(CloseCode.MOVING).catch(() => undefined);
   }
 
   /** IPC entry point of the reminder sweep: fire due reminders. */
