@@ -9,7 +9,7 @@ import { chatActor } from "./actors/chat/ChatActor.js";
 import { eventActor } from "./actors/EventActor.js";
 import { ActorRuntime } from "./actors/runtime/ActorRuntime.js";
 import { type LeaseManager, LocalLeaseManager, RedisLeaseManager } from "./actors/runtime/leases.js";
-import { createActorMetrics } from "./actors/runtime/metrics.js";
+import { countSockets, createActorMetrics } from "./actors/runtime/metrics.js";
 import type { AnyActorDefinition } from "./actors/runtime/types.js";
 import { syncPhotos } from "./actors/syncPhotos.js";
 import { userActor } from "./actors/user/UserActor.js";
@@ -26,6 +26,7 @@ import type { ReadinessCheck } from "./http/healthRoutes.js";
 import type { Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { openAzureStorage } from "./persistence/azure/openAzureStorage.js";
+import { instrumentStorage } from "./persistence/instrumented.js";
 import type { Storage } from "./persistence/ports.js";
 import { seedIfEmpty } from "./persistence/seed/seed.js";
 import { openEmbeddedStorage } from "./persistence/sqlite/openEmbeddedStorage.js";
@@ -83,7 +84,11 @@ export async function startNode(
   logger: Logger,
   extensions: NodeExtensions = {},
 ): Promise<RunningNode> {
-  const storage = await openStorage(config, logger);
+  const metrics = createMetrics();
+  // Every table/blob operation counts its failures in lovecraft_storage_errors_total{op}.
+  const storage = instrumentStorage(await openStorage(config, logger), (op) =>
+    metrics.storageErrors.inc({ op }),
+  );
   const stores = createStores(storage);
   if (config.seedContent) await seedIfEmpty(stores, logger);
   const signingKey = await loadSigningKey({
@@ -95,9 +100,18 @@ export async function startNode(
   logger.info({ kid: signingKey.kid }, "access-token signing key loaded");
 
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    ? new Redis(config.redisUrl, {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        lazyConnect: false,
+        // A blackholed connection must fail commands, not hang them (leases, readiness).
+        commandTimeout: 2_000,
+      })
     : undefined;
-  redis?.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+  redis?.on("error", (err) => {
+    metrics.redisErrors.inc();
+    logger.warn({ err: err.message }, "redis connection error");
+  });
 
   let draining = false;
   const checks: ReadinessCheck[] = [{ name: "storage", check: () => storage.ping() }];
@@ -128,7 +142,6 @@ export async function startNode(
     actorData: userActorData(() => actorRuntime, stores.profiles),
   });
 
-  const metrics = createMetrics();
   const leases: LeaseManager = redis
     ? new RedisLeaseManager(redis, `${randomUUID()}`, config.actors.leaseMs)
     : new LocalLeaseManager();
@@ -138,7 +151,11 @@ export async function startNode(
     reminders: stores.reminders,
     leases,
     logger,
-    metrics: createActorMetrics(metrics.registry, () => actorRuntime.countByKind()),
+    metrics: createActorMetrics(
+      metrics.registry,
+      () => actorRuntime.countByKind(),
+      () => countSockets(actorRuntime.localActors()),
+    ),
     idleMs: config.actors.idleMs,
     callTimeoutMs: config.actors.callTimeoutMs,
     snapshotMaxAgeMs: config.actors.snapshotMaxAgeMs,
@@ -155,6 +172,13 @@ export async function startNode(
     health: { checks, isDraining: () => draining },
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
+    admin: {
+      token: config.adminToken,
+      publicAddress: config.publicAddress,
+      isDraining: () => draining,
+      actorsByKind: () => actorRuntime.countByKind(),
+      sockets: () => countSockets(actorRuntime.localActors()),
+    },
     ...(extensions.routes ? { extraRoutes: (app: Express) => extensions.routes?.(app, actorRuntime) } : {}),
   });
   const realtime = createRealtimeServer({

@@ -8,7 +8,18 @@ const DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/
 
 export interface RunningAzurite {
   readonly connectionString: string;
+  readonly tablePort: number;
+  readonly blobPort: number;
   stop(): Promise<void>;
+}
+
+/** A connection string for the development account at the given ports (e.g. a fault proxy's). */
+export function azuriteConnectionString(tablePort: number, blobPort: number): string {
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
+    `BlobEndpoint=http://127.0.0.1:${blobPort}/${DEV_ACCOUNT};` +
+    `TableEndpoint=http://127.0.0.1:${tablePort}/${DEV_ACCOUNT};`
+  );
 }
 
 /**
@@ -43,12 +54,10 @@ export async function startAzurite(): Promise<RunningAzurite> {
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const ports = await readPorts(child);
-  const connectionString =
-    `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
-    `BlobEndpoint=http://127.0.0.1:${ports.blob}/${DEV_ACCOUNT};` +
-    `TableEndpoint=http://127.0.0.1:${ports.table}/${DEV_ACCOUNT};`;
   return {
-    connectionString,
+    connectionString: azuriteConnectionString(ports.table, ports.blob),
+    tablePort: ports.table,
+    blobPort: ports.blob,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

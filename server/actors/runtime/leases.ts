@@ -51,9 +51,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+/**
+ * A lease is given up locally this long before it could expire in Redis: the local clock starts
+ * at the request's send time (before Redis applied it), and the margin absorbs timer delays, so
+ * the old owner has stopped before a new one can take the lease.
+ */
+const SAFETY_MARGIN = 0.2;
+
 export class RedisLeaseManager implements LeaseManager {
   onLost: ((actorKey: string) => void) | undefined;
   private readonly held = new Map<string, number>();
+  /** When each held lease was last confirmed (the send time of its acquire or renewal). */
+  private readonly confirmedAt = new Map<string, number>();
+  private renewing = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -66,6 +76,7 @@ export class RedisLeaseManager implements LeaseManager {
   }
 
   async acquire(actorKey: string, floor = 0): Promise<number> {
+    const sentAt = Date.now();
     const epoch = Number(
       await this.redis.eval(
         ACQUIRE,
@@ -78,18 +89,28 @@ export class RedisLeaseManager implements LeaseManager {
       ),
     );
     this.held.set(actorKey, epoch);
+    this.confirmedAt.set(actorKey, sentAt);
     return epoch;
   }
 
   async release(actorKey: string, epoch: number | undefined): Promise<void> {
     if (epoch === undefined || this.held.get(actorKey) !== epoch) return;
     this.held.delete(actorKey);
+    this.confirmedAt.delete(actorKey);
     await this.redis.eval(RELEASE, 1, `actor:${actorKey}:lease`, `${this.owner}:${epoch}`);
   }
 
-  /** Renews every held lease in one pipeline; a lease found taken is reported lost. */
+  /**
+   * Renews every held lease in one pipeline; a lease found taken is reported lost, and so is one
+   * that could not be confirmed for (1 − margin) × TTL — Redis unreachable or partitioned from this
+   * node: another node may take it soon, so this node stops serving the actor first instead of
+   * answering from state that may already be stale (storage fencing also refuses its writes).
+   */
   private async renewAll(): Promise<void> {
-    if (this.held.size === 0) return;
+    this.expireUnconfirmed(Date.now());
+    if (this.held.size === 0 || this.renewing) return;
+    this.renewing = true;
+    const sentAt = Date.now();
     const entries = [...this.held];
     const pipeline = this.redis.pipeline();
     for (const [key, epoch] of entries)
@@ -98,15 +119,29 @@ export class RedisLeaseManager implements LeaseManager {
     try {
       results = await pipeline.exec();
     } catch {
-      return; // Redis unreachable: storage fencing still protects; try again next tick.
+      return; // Redis unreachable: retried next tick; unconfirmed leases expire locally.
+    } finally {
+      this.renewing = false;
     }
     results?.forEach(([err, renewed], i) => {
       const [key, epoch] = entries[i] as [string, number];
-      if (!err && Number(renewed) === 0 && this.held.get(key) === epoch) {
-        this.held.delete(key);
-        this.onLost?.(key);
-      }
+      if (err || this.held.get(key) !== epoch) return;
+      if (Number(renewed) === 0) this.lose(key);
+      else this.confirmedAt.set(key, Math.max(this.confirmedAt.get(key) ?? 0, sentAt));
     });
+  }
+
+  private expireUnconfirmed(now: number): void {
+    const limit = this.ttlMs * (1 - SAFETY_MARGIN);
+    for (const key of [...this.held.keys()]) {
+      if (now - (this.confirmedAt.get(key) ?? now) > limit) this.lose(key);
+    }
+  }
+
+  private lose(key: string): void {
+    this.held.delete(key);
+    this.confirmedAt.delete(key);
+    this.onLost?.(key);
   }
 
   close(): void {
