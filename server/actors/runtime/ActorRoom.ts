@@ -1,6 +1,6 @@
 import { type Client, Room } from "@colyseus/core";
-import type { ActorHost } from "./ActorHost.js";
 import { CloseCode } from "../../../protocol/realtime.js";
+import type { ActorHost } from "./ActorHost.js";
 import { roomIdOf } from "./ActorRef.js";
 import type { CallEnvelope, CallResult } from "./types.js";
 
