@@ -246,6 +246,23 @@ describe("realtime through the SDK", () => {
     await expect(oscar.client.rest("GET", `/users/${nina.id}`)).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
+  it("registers for an event over the socket and shows attendees' changes live", async () => {
+    const olga = await user("Olga");
+    const pavel = await user("Pavel");
+    const workshop = "novosibirsk-songwriting-workshop"; // seeded, capacity 25, weeks ahead
+    const updates = record(olga, "event");
+    const mine = await olga.client.send("event.register", { eventId: workshop });
+    expect(mine).toMatchObject({ status: "registered", capacity: 25 });
+    // Olga's room now follows the event; Pavel registering through REST shows up live.
+    await olga.client.send("sync", {}); // a round trip after the registration's own `me` update
+    const rest = await pavel.client.rest<{ attendees: number }>("PUT", `/events/${workshop}/registration`);
+    const seen = await waitFor(() => updates.find((u) => u.attendees === rest.attendees), "Olga sees Pavel");
+    expect(seen).toMatchObject({ eventId: workshop, capacity: 25 });
+    await expect(olga.client.send("event.register", { eventId: "no-such-event" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+  });
+
   it("refuses a device that speaks another protocol version", async () => {
     const mia = await user("Mia");
     await expect(
