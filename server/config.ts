@@ -44,6 +44,12 @@ const Pem = z
   .string()
   .refine((s) => s.includes("-----BEGIN PRIVATE KEY-----"), "must be a PKCS#8 PEM private key");
 
+/** A bearer secret: long enough not to be guessed, and a single header token (no whitespace). */
+const AdminToken = z
+  .string()
+  .min(32, "must be at least 32 characters")
+  .regex(/^\S+$/, "must not contain whitespace");
+
 const Origins = z
   .string()
   .transform((s) =>
@@ -82,6 +88,7 @@ const Env = z.object({
   ACTOR_CALL_TIMEOUT_MS: PositiveMs.default(2_000),
   ACTOR_SNAPSHOT_MAX_AGE_MS: PositiveMs.default(60_000),
   DIRECTORY_SWEEP_MS: PositiveMs.default(15_000),
+  ADMIN_TOKEN: AdminToken.optional(),
 });
 
 /**
@@ -132,6 +139,8 @@ function toConfig(env: z.infer<typeof Env>) {
       snapshotMaxAgeMs: env.ACTOR_SNAPSHOT_MAX_AGE_MS,
       directorySweepMs: env.DIRECTORY_SWEEP_MS,
     },
+    /** Bearer secret of the `/admin` routes; absent: they do not exist (404). Never logged. */
+    adminToken: env.ADMIN_TOKEN,
   };
 }
 

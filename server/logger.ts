@@ -17,6 +17,8 @@ const REDACT = [
   'res.headers["set-cookie"]',
   "connectionString",
   "*.connectionString",
+  "adminToken",
+  "*.adminToken",
 ];
 
 /** Structured JSON logs on stdout with secrets redacted. */

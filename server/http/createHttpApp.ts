@@ -11,6 +11,7 @@ import { type Logger, redactUrl } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Stores } from "../persistence/stores/index.js";
 import type { SeatBroker } from "../rooms/seats.js";
+import { type AdminOptions, adminRoutes } from "./adminRoutes.js";
 import { buildOpenApi } from "./apiDocs.js";
 import { authRouteDocs, authRoutes } from "./authRoutes.js";
 import { contentRouteDocs, contentRoutes } from "./contentRoutes.js";
@@ -42,6 +43,8 @@ export interface HttpDependencies {
   readonly seats?: SeatBroker;
   /** Called after a user's photos changed (keeps their actor's photo list in step). */
   readonly onPhotosChanged?: (userId: string) => Promise<void>;
+  /** Operator routes under `/admin` (behind `ADMIN_TOKEN`); absent or without a token: 404. */
+  readonly admin?: AdminOptions;
   /** Extra routes (tests, tools), mounted before the 404 handler. */
   readonly extraRoutes?: (app: Express) => void;
 }
@@ -118,6 +121,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
     res.setHeader("Content-Type", deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());
   });
+  if (deps.admin) app.use(adminRoutes(deps.admin));
 
   // Photo uploads read a raw image body, so they are mounted before the JSON-only API router.
   app.use(

@@ -15,11 +15,33 @@ export interface ActorRuntimeMetrics {
 
 const LATENCY = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** Clients connected to the given rooms (the sockets of a node: every client-facing room is an actor's). */
+export function countSockets(rooms: Iterable<{ readonly clients: { readonly length: number } }>): number {
+  let sockets = 0;
+  for (const room of rooms) sockets += room.clients.length;
+  return sockets;
+}
+
+/**
+ * `activeByKind` and `sockets` are read at scrape time. Without `sockets` (runtimes that host no
+ * client-facing rooms) the `lovecraft_sockets` gauge is not registered.
+ */
 export function createActorMetrics(
   registry: Registry,
   activeByKind: () => Map<string, number>,
+  sockets?: () => number,
 ): ActorRuntimeMetrics {
   const registers = [registry];
+  if (sockets) {
+    new Gauge({
+      name: "lovecraft_sockets",
+      help: "Client websockets connected to this node (clients of its local rooms)",
+      registers,
+      collect() {
+        this.set(sockets());
+      },
+    });
+  }
   new Gauge({
     name: "lovecraft_actors_active",
     help: "Activated actors on this node, by kind",
