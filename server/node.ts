@@ -126,17 +126,19 @@ export async function startNode(
     logger.info({ userId, familyId }, "sessions revoked");
     revoke(userId, familyId);
   };
+  const throttle = new LoginThrottle(redis);
   const auth = new AuthService({
     accounts: stores.accounts,
     refreshTokens: stores.refreshTokens,
     hasher,
     tokens,
-    throttle: new LoginThrottle(redis),
+    throttle,
     onRevoked,
   });
   const rights = new AccountRights({
     ...stores,
     hasher,
+    throttle,
     onRevoked,
     // The runtime is built below; data-rights requests only arrive once the node listens.
     actorData: userActorData(() => actorRuntime, stores.profiles),

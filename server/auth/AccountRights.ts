@@ -5,6 +5,7 @@ import type { ForumStore } from "../persistence/stores/contentStores.js";
 import type { PhotoStore } from "../persistence/stores/PhotoStore.js";
 import type { RefreshTokenStore } from "../persistence/stores/RefreshTokenStore.js";
 import { toPublic } from "./AuthService.js";
+import { type LoginThrottle, ThrottledError } from "./LoginThrottle.js";
 import type { PasswordHasher } from "./PasswordHasher.js";
 
 export interface AccountRightsDependencies {
@@ -14,6 +15,8 @@ export interface AccountRightsDependencies {
   readonly forum: ForumStore;
   readonly hasher: PasswordHasher;
   readonly onRevoked?: (userId: string) => void;
+  /** Password confirmations count against the same per-account limit as logins. */
+  readonly throttle?: Pick<LoginThrottle, "consumeAccount" | "recordSuccess">;
   /** What the user's actor holds (profile, matches, chats, notifications): exported and erased. */
   readonly actorData?: {
     export(userId: string): Promise<unknown>;
@@ -56,8 +59,15 @@ export class AccountRights {
   ): Promise<{ photos: number; forumPosts: number; chats: number; matches: number }> {
     const stored = await this.deps.accounts.getById(userId);
     if (!stored) throw new AppError(ErrorCode.NOT_FOUND, "account not found");
+    try {
+      await this.deps.throttle?.consumeAccount(stored.account.email);
+    } catch (err) {
+      if (!(err instanceof ThrottledError)) throw err;
+      throw new AppError(ErrorCode.RATE_LIMITED, err.message, { retryAfterSeconds: err.retryAfterSeconds });
+    }
     const check = await this.deps.hasher.verify(stored.account.passwordHash, password);
     if (!check.ok) throw new AppError(ErrorCode.UNAUTHORIZED, "password does not match");
+    await this.deps.throttle?.recordSuccess(stored.account.email);
     const now = new Date().toISOString();
     for (const familyId of await this.deps.refreshTokens.listFamilyIds(userId)) {
       await this.deps.refreshTokens.revokeFamily(familyId, now);

@@ -103,15 +103,12 @@ export class AuthService {
 
   async login(input: { email: string; password: string }, ip: string): Promise<Session> {
     await this.guard(() => this.deps.throttle.attempt(ip));
-    await this.guard(() => this.deps.throttle.assertAccountOpen(input.email));
+    await this.guard(() => this.deps.throttle.consumeAccount(input.email));
     const stored = await this.deps.accounts.getByEmail(input.email);
     const result = await this.guard(() =>
       this.deps.hasher.verify(stored?.account.passwordHash, input.password),
     );
-    if (!stored || !result.ok) {
-      await this.deps.throttle.recordFailure(input.email);
-      throw unauthorized();
-    }
+    if (!stored || !result.ok) throw unauthorized();
     await this.deps.throttle.recordSuccess(input.email);
     let account = stored.account;
     if (result.needsRehash) {

@@ -12,7 +12,7 @@ export class ThrottledError extends Error {
 const WINDOW_S = 15 * 60;
 /** Login and registration attempts per IP per window. */
 const IP_POINTS = 50;
-/** Failed logins per account per window before it is locked for the rest of the window. */
+/** Password attempts per account per window (a success resets it) before it is locked. */
 const ACCOUNT_FAILURES = 5;
 
 /**
@@ -48,16 +48,18 @@ export class LoginThrottle {
     }
   }
 
-  /** Throws if the account is locked by recent failures. */
-  async assertAccountOpen(email: string): Promise<void> {
-    const state = await this.perAccount.get(accountKey(email)).catch(() => null);
-    if (state && state.consumedPoints >= ACCOUNT_FAILURES) {
-      throw new ThrottledError(Math.ceil(state.msBeforeNext / 1000));
+  /**
+   * Counts one password attempt on the account BEFORE the password is checked, and throws
+   * `ThrottledError` past the limit. Counting first (one atomic consume) is what bounds parallel
+   * guesses: checking a lock and counting failures afterwards let 20 concurrent guesses through.
+   * A correct password resets the count (`recordSuccess`).
+   */
+  async consumeAccount(email: string): Promise<void> {
+    try {
+      await this.perAccount.consume(accountKey(email));
+    } catch (err) {
+      throw toThrottled(err);
     }
-  }
-
-  async recordFailure(email: string): Promise<void> {
-    await this.perAccount.consume(accountKey(email)).catch(() => undefined);
   }
 
   async recordSuccess(email: string): Promise<void> {

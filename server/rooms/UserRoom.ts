@@ -104,14 +104,41 @@ export function createUserRoom(deps: UserRoomDeps) {
         throw new ServerError(400, `PROTOCOL_MISMATCH: protocol ${PROTOCOL_VERSION} required`);
       }
       const auth = await authorizeSocket(deps, token);
+      // A client error, not Colyseus' 525 "onAuth failed" (a 5xx would look like our fault).
+      if (!auth) throw new ServerError(401, "UNAUTHORIZED: invalid, expired or revoked token");
       // `create` names the room's actor: only one's own (no rooms for made-up ids).
-      if (auth && options.actorId !== undefined && options.actorId !== auth.userId) return false;
+      if (options.actorId !== undefined && options.actorId !== auth.userId) {
+        throw new ServerError(403, "FORBIDDEN: not your account");
+      }
       return auth;
     }
 
     override async onCreate(options: { actorId: string }): Promise<void> {
       await super.onCreate(options);
+      this.reserveSeatsForOwnerOnly();
       this.onMessage("*", (client, type, payload) => this.onFrame(client, type, payload));
+    }
+
+    /**
+     * Seats go to the owner only, checked when the seat is reserved — not only at join: an
+     * unconsumed reservation holds one of the room's MAX_DEVICES places for 15 s, so anyone able
+     * to reserve seats here (`joinById` with their own token) could lock the owner out. Colyseus'
+     * `_reserveSeat` is private, hence the instance-level wrapper.
+     */
+    private reserveSeatsForOwnerOnly(): void {
+      const room = this as unknown as {
+        _reserveSeat: (
+          sessionId: string,
+          options: unknown,
+          auth: unknown,
+          ...rest: unknown[]
+        ) => Promise<boolean>;
+      };
+      const reserve = room._reserveSeat.bind(this);
+      room._reserveSeat = (sessionId, options, auth, ...rest) =>
+        (auth as SocketAuth | undefined)?.userId === this.actorId
+          ? reserve(sessionId, options, auth, ...rest)
+          : Promise.resolve(false);
     }
 
     private get userState(): UserState {
@@ -214,7 +241,7 @@ export function createUserRoom(deps: UserRoomDeps) {
         else client.send(MessageType.ERROR, { error });
       };
       if (type !== MessageType.COMMAND) {
-        refuse(ErrorCode.BAD_REQUEST, `unknown message type ${String(type)}`);
+        refuse(ErrorCode.BAD_REQUEST, `unknown message type ${String(type).slice(0, 64)}`);
         return;
       }
       const verdict = device.guard.admit(now);

@@ -22,15 +22,17 @@ export async function buildAuth(stores: Stores, overrides: Partial<AuthDependenc
     dataDir: mkdtempSync(join(tmpdir(), "lovecraft-key-")),
   });
   const tokens = new TokenService(key, TEST_ISSUER, TEST_AUDIENCE);
+  const throttle = overrides.throttle ?? new LoginThrottle();
   const service = new AuthService({
     accounts: stores.accounts,
     refreshTokens: stores.refreshTokens,
     hasher: new PasswordHasher(),
     tokens,
-    throttle: new LoginThrottle(),
+    throttle,
     ...overrides,
   });
-  const rights = new AccountRights({ ...stores, hasher: new PasswordHasher() });
+  // The same limiter as logins: erasure's password check counts against the account's attempts.
+  const rights = new AccountRights({ ...stores, hasher: new PasswordHasher(), throttle });
   return { service, tokens, key, rights };
 }
 

@@ -50,6 +50,9 @@ export abstract class ActorRoom extends Room {
     }
     this.actorId = options.actorId;
     this.roomId = roomIdOf({ kind: this.kind, id: options.actorId });
+    // Reached by id only: private rooms are never handed out by `join`/`joinOrCreate` matching
+    // (set before the listing is first stored, so it costs no extra write).
+    await this.setPrivate(true);
     disableRoomTimers(this);
     await this.runtime.awaitLocalDisposal(this.roomId);
     this.runtime.onRoomCreated(this);
