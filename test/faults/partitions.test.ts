@@ -64,12 +64,16 @@ describe.runIf(run)("faults: partitions and slow storage", () => {
     }
   }
 
-  /** An actor id that placement puts on `node` (bounded search). */
+  /**
+   * An actor id that placement puts on `node` (bounded search, over about 10 s: a node that was
+   * partitioned re-registers for placement at its next directory sweep).
+   */
   async function idOn(node: ServerProcess, prefix: string): Promise<string> {
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 60; i++) {
       const id = `${prefix}-${i}`;
       const answer = await call(node, id, { type: "get" });
       if (answer.ok && (await hosts(node, id))) return id;
+      await new Promise((r) => setTimeout(r, 150));
     }
     throw new Error(`no ${prefix} actor landed on ${node.baseUrl}`);
   }

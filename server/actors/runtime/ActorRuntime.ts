@@ -116,6 +116,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
         matchMaker.healthCheckAllProcesses().catch((err: unknown) => {
           options.logger.warn({ err }, "directory sweep failed; will retry");
         });
+        void this.reannounce();
       }, directorySweepMs);
       this.directoryTimer.unref();
     }
@@ -123,6 +124,23 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       this.options.logger.warn({ actor: roomId }, "actor lease lost; deactivating");
       void this.deactivateLocal(roomId);
     };
+  }
+
+  /**
+   * Puts this process back into the placement list if it is missing: another node's health check
+   * excludes a process it could not reach (a partition), and a Redis restart loses the list.
+   * Colyseus would re-add it only at its next room change or minute tick.
+   */
+  private async reannounce(): Promise<void> {
+    try {
+      const listed = await matchMaker.stats.fetchAll();
+      if (!listed.some((p) => p.processId === matchMaker.processId)) {
+        await matchMaker.stats.persist(true);
+        this.options.logger.info({ processId: matchMaker.processId }, "re-registered for placement");
+      }
+    } catch {
+      // Redis unreachable: the next sweep tries again.
+    }
   }
 
   /**

@@ -80,36 +80,36 @@ export class SqliteTableStore implements TableStore {
   async insert(table: string, entity: Entity): Promise<string> {
     assertTableName(table);
     assertEntity(entity);
-    return this.run(() => this.applyInsert(table, entity));
+    return this.write(() => this.applyInsert(table, entity));
   }
 
   async replace(table: string, entity: Entity, etag: string): Promise<string> {
     assertTableName(table);
     assertEntity(entity);
-    return this.run(() => this.applyReplace(table, entity, etag));
+    return this.write(() => this.applyReplace(table, entity, etag));
   }
 
   async upsert(table: string, entity: Entity): Promise<string> {
     assertTableName(table);
     assertEntity(entity);
-    const etag = newEtag();
-    this.run(() =>
+    return this.write(() => {
+      const etag = newEtag();
       this.statements.upsert.run(
         table,
         entity.partitionKey,
         entity.rowKey,
         etag,
         serialize(entity.properties),
-      ),
-    );
-    return etag;
+      );
+      return etag;
+    });
   }
 
   async delete(table: string, key: EntityKey, etag?: string): Promise<void> {
     assertTableName(table);
     assertKey("partition", key.partitionKey);
     assertKey("row", key.rowKey);
-    this.run(() => this.applyDelete(table, key.partitionKey, key.rowKey, etag));
+    return this.write(() => this.applyDelete(table, key.partitionKey, key.rowKey, etag));
   }
 
   async transact(
@@ -119,16 +119,68 @@ export class SqliteTableStore implements TableStore {
   ): Promise<string[]> {
     assertTableName(table);
     assertTransaction(partitionKey, operations);
-    return this.run(() => {
+    // All or none: the batch runs each write under its own savepoint.
+    return this.write(() => operations.map((op) => this.applyOperation(table, partitionKey, op)));
+  }
+
+  /**
+   * Cross-caller group commit. Writes issued in the same turn of the event loop are applied in
+   * ONE SQLite transaction — each under its own savepoint, so one write's conflict rolls back
+   * only that write — and resolve after its COMMIT (fsync'd, `synchronous=FULL`). A commit per
+   * write made the fsyncs of many actors' appends block the event loop one by one (measured:
+   * ≈60 % of the main thread in SQLite under a 400-user chat load).
+   */
+  private write<T>(apply: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ apply, resolve: resolve as (v: unknown) => void, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private readonly queue: {
+    apply: () => unknown;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+
+  /** Commits writes still waiting for their turn (before the database closes). */
+  flushPending(): void {
+    this.flush();
+  }
+
+  private flush(): void {
+    const batch = this.queue.splice(0, this.queue.length);
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
       this.db.exec("BEGIN IMMEDIATE");
-      try {
-        const etags = operations.map((op) => this.applyOperation(table, partitionKey, op));
-        this.db.exec("COMMIT");
-        return etags;
-      } catch (err) {
-        this.db.exec("ROLLBACK");
-        throw err;
+      for (const item of batch) {
+        this.db.exec("SAVEPOINT w");
+        try {
+          outcomes.push({ ok: true, value: item.apply() });
+          this.db.exec("RELEASE w");
+        } catch (error) {
+          this.db.exec("ROLLBACK TO w");
+          this.db.exec("RELEASE w");
+          outcomes.push({ ok: false, error });
+        }
       }
+      this.db.exec("COMMIT");
+    } catch (err) {
+      // The transaction as a whole failed (I/O, disk full): nothing of it is durable.
+      try {
+        this.db.exec("ROLLBACK");
+      } catch {
+        // already rolled back by SQLite
+      }
+      const failure = new StorageUnavailableError("embedded store failed", { cause: err });
+      for (const item of batch) item.reject(failure);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i] as (typeof outcomes)[number];
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(this.mapError(outcome.error));
     });
   }
 
@@ -227,8 +279,12 @@ export class SqliteTableStore implements TableStore {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof ConcurrencyError) throw err;
-      throw new StorageUnavailableError("embedded store failed", { cause: err });
+      throw this.mapError(err);
     }
+  }
+
+  private mapError(err: unknown): unknown {
+    if (err instanceof ConcurrencyError) return err;
+    return new StorageUnavailableError("embedded store failed", { cause: err });
   }
 }

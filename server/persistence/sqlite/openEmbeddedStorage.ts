@@ -40,6 +40,7 @@ export function openEmbeddedStorage(dataDir: string): Storage {
       db.prepare("SELECT 1").get();
     },
     async close() {
+      if (db.isOpen) tables.flushPending();
       if (db.isOpen) db.close();
     },
   };

@@ -5,6 +5,8 @@ import type { TableStore } from "../ports.js";
 export const ACCOUNT_TABLES = { accounts: "accounts", emails: "accountEmails" } as const;
 const ACCOUNT_ROW = "account";
 const EMAIL_ROW = "email";
+/** An email claim with no account for this long was left by an interrupted registration. */
+const ORPHAN_AFTER_MS = 60_000;
 
 export interface Account {
   readonly id: string;
@@ -46,7 +48,11 @@ export class AccountStore {
 
   async create(account: Account): Promise<StoredAccount> {
     const email = normalizeEmail(account.email);
-    const claim = { partitionKey: emailKey(email), rowKey: EMAIL_ROW, properties: { userId: account.id } };
+    const claim = {
+      partitionKey: emailKey(email),
+      rowKey: EMAIL_ROW,
+      properties: { userId: account.id, claimedAt: Date.now() },
+    };
     try {
       await this.tables.insert(ACCOUNT_TABLES.emails, claim);
     } catch (err) {
@@ -54,6 +60,10 @@ export class AccountStore {
       const existing = await this.tables.get(ACCOUNT_TABLES.emails, claim.partitionKey, EMAIL_ROW);
       const owner = existing ? await this.getById(String(existing.properties.userId)) : undefined;
       if (!existing || owner) throw new EmailTakenError(`email already registered`);
+      // A claim without its account is either a registration in progress or one interrupted by a
+      // crash; only an old one is an orphan (the account write follows the claim within moments).
+      const claimedAt = Number(existing.properties.claimedAt ?? 0);
+      if (Date.now() - claimedAt < ORPHAN_AFTER_MS) throw new EmailTakenError("email already registered");
       // An orphaned claim from an interrupted registration: take it over, conditionally.
       await this.tables.replace(ACCOUNT_TABLES.emails, claim, existing.etag).catch((e: unknown) => {
         throw e instanceof ConcurrencyError ? new EmailTakenError("email already registered") : e;

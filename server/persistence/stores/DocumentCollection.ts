@@ -17,7 +17,13 @@ export interface Page<T> {
 
 const BY_ID = "id";
 const MAX_DOC_CHUNKS = 30;
-const UPDATE_ATTEMPTS = 8;
+/**
+ * Optimistic retries of a contended document (a hot topic's reply counter): writers that collide
+ * back off for a random few milliseconds, so N concurrent updates settle in about N rounds.
+ */
+const UPDATE_ATTEMPTS = 40;
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * (attempt + 1))));
 
 /**
  * JSON documents in one table, the Azure Table way: one row per document in partition `id`
@@ -72,8 +78,9 @@ export class DocumentCollection<S extends z.ZodType<{ id: string }>> {
           row.etag,
         );
       } catch (err) {
-        if (err instanceof ConcurrencyError) continue;
-        throw err;
+        if (!(err instanceof ConcurrencyError)) throw err;
+        await backoff(attempt);
+        continue;
       }
       await this.writeIndexes(next, previous);
       return next;
