@@ -131,6 +131,41 @@ export function describeStorageContract(name: string, storage: () => Storage): v
       expect((await tables.get(table, "p", "head"))?.properties.n).toBe(1);
     });
 
+    it("concurrent writers fail or succeed each on their own (one conflict spoils no other write)", async () => {
+      const { tables } = storage();
+      const other = await tables.insert(table, { partitionKey: "q", rowKey: "x", properties: { n: 0 } });
+      const results = await Promise.allSettled([
+        tables.insert(table, { partitionKey: "p", rowKey: "a", properties: { n: 1 } }),
+        tables.insert(table, { partitionKey: "p", rowKey: "a", properties: { n: 2 } }),
+        tables.transact(table, "p", [
+          { op: "insert", entity: { partitionKey: "p", rowKey: "b", properties: {} } },
+        ]),
+        tables.transact(table, "q", [
+          { op: "insert", entity: { partitionKey: "q", rowKey: "y", properties: {} } },
+          {
+            op: "replace",
+            entity: { partitionKey: "q", rowKey: "x", properties: { n: 9 } },
+            etag: 'W/"stale"',
+          },
+        ]),
+        tables.replace(table, { partitionKey: "q", rowKey: "x", properties: { n: 1 } }, other),
+        tables.upsert(table, { partitionKey: "p", rowKey: "c", properties: {} }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+      ]);
+      expect((await tables.get(table, "p", "a"))?.properties.n).toBe(1);
+      expect(await tables.get(table, "p", "b")).toBeDefined();
+      expect(await tables.get(table, "q", "y")).toBeUndefined();
+      expect((await tables.get(table, "q", "x"))?.properties.n).toBe(1);
+      expect(await tables.get(table, "p", "c")).toBeDefined();
+    });
+
     it("a transaction deleting a missing row fails as a whole", async () => {
       const { tables } = storage();
       const err = await tables

@@ -53,6 +53,8 @@ export class SqliteTableStore implements TableStore {
     delete: StatementSync;
   };
 
+  private readonly tx: Record<"begin" | "commit" | "savepoint" | "release" | "rollbackTo", StatementSync>;
+
   constructor(private readonly db: DatabaseSync) {
     db.exec(`CREATE TABLE IF NOT EXISTS entities (
       tbl TEXT NOT NULL, pk TEXT NOT NULL, rk TEXT NOT NULL, etag TEXT NOT NULL, props BLOB NOT NULL,
@@ -66,6 +68,14 @@ export class SqliteTableStore implements TableStore {
           "ON CONFLICT (tbl, pk, rk) DO UPDATE SET etag = excluded.etag, props = excluded.props",
       ),
       delete: db.prepare("DELETE FROM entities WHERE tbl = ? AND pk = ? AND rk = ?"),
+    };
+    // Prepared once: a batch runs these per write, and `exec` would parse them every time.
+    this.tx = {
+      begin: db.prepare("BEGIN IMMEDIATE"),
+      commit: db.prepare("COMMIT"),
+      savepoint: db.prepare("SAVEPOINT w"),
+      release: db.prepare("RELEASE w"),
+      rollbackTo: db.prepare("ROLLBACK TO w"),
     };
   }
 
@@ -153,19 +163,19 @@ export class SqliteTableStore implements TableStore {
     if (batch.length === 0) return;
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
-      this.db.exec("BEGIN IMMEDIATE");
+      this.tx.begin.run();
       for (const item of batch) {
-        this.db.exec("SAVEPOINT w");
+        this.tx.savepoint.run();
         try {
           outcomes.push({ ok: true, value: item.apply() });
-          this.db.exec("RELEASE w");
+          this.tx.release.run();
         } catch (error) {
-          this.db.exec("ROLLBACK TO w");
-          this.db.exec("RELEASE w");
+          this.tx.rollbackTo.run();
+          this.tx.release.run();
           outcomes.push({ ok: false, error });
         }
       }
-      this.db.exec("COMMIT");
+      this.tx.commit.run();
     } catch (err) {
       // The transaction as a whole failed (I/O, disk full): nothing of it is durable.
       try {
