@@ -7,6 +7,17 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
+# The web client: built with the dev dependencies (Vite, Preact), shipped as static files only.
+FROM node:24-slim AS web
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY protocol ./protocol
+COPY client ./client
+COPY web ./web
+RUN npm run web:build
+
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     PORT=2567 \
@@ -17,6 +28,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY protocol ./protocol
 COPY server ./server
+COPY --from=web /app/web/dist ./web/dist
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 2567

@@ -23,6 +23,7 @@ import { errorHandler, notFound, requireJsonBody } from "./middleware.js";
 import { photoRouteDocs, photoRoutes } from "./photoRoutes.js";
 import { realtimeRouteDocs, realtimeRoutes } from "./realtimeRoutes.js";
 import { userRouteDocs, userRoutes } from "./userRoutes.js";
+import { webApp } from "./webApp.js";
 
 export interface HttpDependencies {
   readonly logger: Logger;
@@ -159,6 +160,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
   app.use("/api/v1", api);
   deps.extraRoutes?.(app);
 
+  app.use(webApp());
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;
