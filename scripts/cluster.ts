@@ -1,4 +1,6 @@
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   findNginx,
@@ -96,6 +98,23 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // SIGHUP (`npm run rolling-restart`): restart the nodes one by one, each after the previous is
+  // ready again — a rolling deploy on this machine.
+  let rolling: Promise<void> | undefined;
+  process.on("SIGHUP", () => {
+    if (!cluster || stopping || rolling) return;
+    process.stdout.write("cluster: rolling restart…\n");
+    rolling = cluster
+      .rollingRestart((name, phase) => void process.stdout.write(`cluster: ${name} ${phase}\n`))
+      .then(
+        () => void process.stdout.write("cluster: rolling restart done\n"),
+        (err: unknown) =>
+          void process.stderr.write(`cluster: rolling restart failed: ${(err as Error).message}\n`),
+      )
+      .finally(() => {
+        rolling = undefined;
+      });
+  });
 
   if (!findNginx()) fail(NGINX_MISSING);
   if (!hasRedisServer()) fail(REDIS_MISSING);
@@ -133,6 +152,11 @@ async function main(): Promise<void> {
     ["azurite table", cluster.azurite.tableUrl],
     ["logs", `${cluster.dir}/logs   (access.log is nginx's)`],
   ];
+  writeFileSync(join(cluster.dir, "cluster.pid"), String(process.pid));
+  rows.push([
+    "rolling restart",
+    `npm run rolling-restart -- --dir ${cluster.dir}   (or kill -HUP ${process.pid})`,
+  ]);
   const width = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(
     `cluster: ready\n${rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join("\n")}\n` +

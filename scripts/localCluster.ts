@@ -75,6 +75,14 @@ export interface LocalCluster {
     readonly accessLog: string;
     readonly errorLog: string;
   };
+  /**
+   * Restarts one node: SIGTERM (it drains: devices are told to move, actors flush and release),
+   * waits for the exit, starts it again on the same port and data directory, and resolves once
+   * it is ready.
+   */
+  restartNode(name: string): Promise<void>;
+  /** Restarts every node, one at a time, each only after the previous one is ready again. */
+  rollingRestart(onStep?: (name: string, phase: "draining" | "ready") => void): Promise<void>;
   /** Stops everything this cluster started (idempotent) and removes the directory unless kept. */
   stop(): Promise<void>;
 }
@@ -297,6 +305,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const remaining = () => Math.max(1_000, deadline - Date.now());
   const services: Service[] = [];
   let stopping = false;
+  /** Nodes being restarted on purpose (their exit is not "unexpected"). */
+  const restartingNames = new Set<string>();
   const baseEnv = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir };
 
   const launch = (
@@ -312,7 +322,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     });
     services.push(service);
     void service.exited.then((code) => {
-      if (!stopping) options.onUnexpectedExit?.(name, code);
+      if (!stopping && !restartingNames.has(name)) options.onUnexpectedExit?.(name, code);
     });
     return service;
   };
@@ -403,9 +413,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
     const script = resolve(ROOT, options.script ?? "server/main.ts");
     const nodes: LocalClusterNode[] = [];
-    const startNode = async (i: number) => {
+    const nodeServices = new Map<string, Service>();
+    const startNode = async (i: number, fixedPort?: number) => {
       const name = `node${i}`;
-      const port = await freePort();
+      const port = fixedPort ?? (await freePort());
       const publicAddress = `${publicHost}:${lbPort}/${name}`;
       const service = launch(name, process.execPath, ["--import", TSX_LOADER, script], {
         ...baseEnv,
@@ -417,9 +428,22 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         STORAGE_CONNECTION_STRING: connectionString,
         DATA_DIR: join(dir, name),
       });
+      nodeServices.set(name, service);
       const url = `http://127.0.0.1:${port}`;
-      await waitForHttp(`${url}/health/live`, service, remaining());
-      nodes.push({ name, port, url, publicAddress, process: service.child, logFile: service.logFile });
+      await waitForHttp(`${url}/health/live`, service, fixedPort === undefined ? remaining() : 60_000);
+      const entry = { name, port, url, publicAddress, process: service.child, logFile: service.logFile };
+      const at = nodes.findIndex((n) => n.name === name);
+      if (at >= 0) nodes[at] = entry;
+      else nodes.push(entry);
+    };
+    const restartNode = async (name: string) => {
+      const node = nodes.find((n) => n.name === name);
+      const service = nodeServices.get(name);
+      if (!node || !service) throw new Error(`no node ${name}`);
+      await stopService(service, "SIGTERM", NODE_STOP_GRACE_MS);
+      services.splice(services.indexOf(service), 1);
+      await startNode(Number(name.slice("node".length)), node.port);
+      await waitForHttp(`${node.url}/health/ready`, nodeServices.get(name) as Service, 60_000);
     };
     // The first node claims the shared development signing key and seeds content; the others
     // start together once it is up.
@@ -461,6 +485,26 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         configFile,
         accessLog: vars.ACCESS_LOG as string,
         errorLog: vars.ERROR_LOG as string,
+      },
+      restartNode: async (name) => {
+        restartingNames.add(name);
+        try {
+          await restartNode(name);
+        } finally {
+          restartingNames.delete(name);
+        }
+      },
+      rollingRestart: async (onStep) => {
+        for (const { name } of [...nodes]) {
+          onStep?.(name, "draining");
+          restartingNames.add(name);
+          try {
+            await restartNode(name);
+          } finally {
+            restartingNames.delete(name);
+          }
+          onStep?.(name, "ready");
+        }
       },
       stop,
     };

@@ -199,4 +199,36 @@ describe.runIf(run)("nginx load balancer in front of a 3-node cluster", () => {
     );
     expect(rawLogs()).not.toContain(canary);
   });
+
+  it("a rolling restart of every node, during a conversation, loses and duplicates nothing", async () => {
+    const carol = await user("Carol");
+    const dave = await user("Dave");
+    const chatId = await matchUsers(carol, dave);
+    const atDave = record(dave, "chat");
+    const moved = record(dave, "status");
+    const sends: Promise<{ seq: number }>[] = [];
+    let stop = false;
+    // Carol keeps talking (bounded: at most 400 messages) while every node restarts in turn.
+    const talker = (async () => {
+      for (let i = 0; i < 400 && !stop; i++) {
+        sends.push(carol.client.send("chat.send", { chatId, text: `r${i}` }));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await cluster.rollingRestart();
+    stop = true;
+    await talker;
+    const acks = await Promise.all(sends);
+    const total = acks.length;
+    expect(new Set(acks.map((a) => a.seq)).size).toBe(total);
+    // Every node restarted, so both users' devices moved at least once (4503 or 4001).
+    expect(moved.some((s) => s.status === "offline")).toBe(true);
+    await waitFor(() => dave.client.lastSeqs()[chatId] === total, "Dave caught up", 30_000);
+    const seen = atDave.map((e) => e.seq);
+    expect(new Set(seen).size).toBe(seen.length);
+    const { messages } = await dave.client.send("chat.history", { chatId, limit: 100 });
+    // The last 100 of them, each once (history pages are at most 100).
+    expect(new Set(messages.map((m) => m.text)).size).toBe(messages.length);
+    expect(messages.at(-1)?.seq).toBe(total);
+  }, 240_000);
 });
