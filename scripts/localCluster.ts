@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type LbNode, ROOT, readNginxTemplate, renderNginxTemplate, wrapMainConfig } from "./nginxConfig.js";
+import { azuriteArgs, redisServerArgs } from "./throwawayServices.js";
 
 /**
  * A whole Lovecraft cluster on this machine, with no root and no Docker: a throwaway
@@ -360,41 +361,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     const lbUrl = `http://${publicHost}:${lbPort}`;
 
     const redisPort = await freePort();
-    const redis = launch("redis", "redis-server", [
-      "--port",
-      String(redisPort),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--protected-mode",
-      "no",
-    ]);
-    const azuriteEntry = join(
-      dirname(createRequire(import.meta.url).resolve("azurite/package.json")),
-      "dist/src/azurite.js",
-    );
-    const azurite = launch("azurite", process.execPath, [
-      azuriteEntry,
-      "--silent",
-      "--disableTelemetry",
-      "--skipApiVersionCheck",
-      "--inMemoryPersistence",
-      "--blobHost",
-      "127.0.0.1",
-      "--tableHost",
-      "127.0.0.1",
-      "--queueHost",
-      "127.0.0.1",
-      "--blobPort",
-      "0",
-      "--queuePort",
-      "0",
-      "--tablePort",
-      "0",
-    ]);
+    const redis = launch("redis", "redis-server", redisServerArgs(redisPort));
+    const azurite = launch("azurite", process.execPath, azuriteArgs());
     await redis.waitFor(/Ready to accept connections/, remaining());
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
     const blob = await azurite.waitFor(

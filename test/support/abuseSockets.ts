@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Client as ColyseusClient, type Room } from "@colyseus/sdk";
 import { MessageType, PROTOCOL_VERSION, type ServerEvent } from "../../protocol/realtime.js";
+import { waitFor } from "./realtimeUsers.js";
 import type { ServerProcess } from "./serverProcess.js";
 
 /**
@@ -175,19 +176,7 @@ export async function openSocket(baseUrl: string, token: string): Promise<RawSoc
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time runs out. */
-export async function until<T>(
-  check: () => T | undefined | false,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+export const until = waitFor;
 
 /**
  * The liveness check run after every abuse case: the process has not exited, it answers

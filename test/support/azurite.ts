@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { azuriteArgs } from "../../scripts/throwawayServices.js";
 
 /** The documented, public Azurite development account key. */
 const DEV_ACCOUNT = "devstoreaccount1";
@@ -28,31 +27,7 @@ export function azuriteConnectionString(tablePort: number, blobPort: number): st
  * API version newer than Azurite knows (shared/notes/azure-storage.md).
  */
 export async function startAzurite(): Promise<RunningAzurite> {
-  const require = createRequire(import.meta.url);
-  const entry = join(dirname(require.resolve("azurite/package.json")), "dist/src/azurite.js");
-  const child = spawn(
-    process.execPath,
-    [
-      entry,
-      "--silent",
-      "--disableTelemetry",
-      "--skipApiVersionCheck",
-      "--inMemoryPersistence",
-      "--blobHost",
-      "127.0.0.1",
-      "--tableHost",
-      "127.0.0.1",
-      "--queueHost",
-      "127.0.0.1",
-      "--blobPort",
-      "0",
-      "--queuePort",
-      "0",
-      "--tablePort",
-      "0",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawn(process.execPath, azuriteArgs(), { stdio: ["ignore", "pipe", "pipe"] });
   const ports = await readPorts(child);
   return {
     connectionString: azuriteConnectionString(ports.table, ports.blob),

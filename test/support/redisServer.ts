@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
+import { redisServerArgs } from "../../scripts/throwawayServices.js";
 
 export interface RunningRedis {
   readonly port: number;
@@ -39,22 +40,7 @@ export async function freePort(): Promise<number> {
 /** Starts a throwaway `redis-server` on a free loopback port, without persistence. */
 export async function startRedis(port?: number): Promise<RunningRedis> {
   const chosen = port ?? (await freePort());
-  const child = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(chosen),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--protected-mode",
-      "no",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawn("redis-server", redisServerArgs(chosen), { stdio: ["ignore", "pipe", "pipe"] });
   await new Promise<void>((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000);
