@@ -387,7 +387,9 @@ export class LovecraftClient {
       if (this.closedByUser) return;
       try {
         await this.open();
-        await this.sync();
+        // Not awaited: the socket is open, so this reconnect is done. If it drops again while
+        // the catch-up runs, the next reconnect starts at once and re-sends the pending sync.
+        this.sync().catch(() => undefined);
         return;
       } catch (err) {
         if (!(err instanceof LovecraftError)) continue; // network: try again

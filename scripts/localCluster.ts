@@ -4,8 +4,10 @@ import {
   chmodSync,
   constants,
   createWriteStream,
+  existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   type WriteStream,
   writeFileSync,
@@ -283,7 +285,24 @@ const TSX_LOADER = pathToFileURL(
   join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/loader.mjs"),
 ).href;
 
+/** The balancer's port was bound by someone else between picking and binding it. */
+class LbPortTakenError extends Error {}
+
+/**
+ * Starts the cluster; when the balancer's port was picked automatically and got taken before
+ * nginx bound it (a race with other processes on a busy machine), starts again on new ports.
+ */
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLocalClusterOnce(options);
+    } catch (err) {
+      if (!(err instanceof LbPortTakenError) || options.lbPort !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startLocalClusterOnce(options: LocalClusterOptions): Promise<LocalCluster> {
   const count = options.nodes ?? 3;
   if (!Number.isInteger(count) || count < 1 || count > 32)
     throw new Error(`--nodes must be 1..32 (got ${count})`);
@@ -441,6 +460,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       "daemon off;",
     ]);
     await waitForHttp(`http://127.0.0.1:${lbPort}/health/ready`, nginx, remaining());
+    // The port was free when picked, but another process may have bound it since: then nginx
+    // exited and whatever holds the port answered the probe. Only our nginx logs the probe.
+    await new Promise((r) => setTimeout(r, 100));
+    const logged = existsSync(vars.ACCESS_LOG as string)
+      ? readFileSync(vars.ACCESS_LOG as string, "utf8")
+      : "";
+    if (!alive(nginx.child) || !logged.includes("/health/ready")) {
+      throw new LbPortTakenError(`the balancer port ${lbPort} was taken by another process`);
+    }
 
     return {
       lbUrl,
