@@ -24,8 +24,13 @@ export async function callEventActor(
   command: unknown,
   key?: string,
 ): Promise<CallResult> {
+  return (await callWithEvent(deps, eventId, command, key)).result;
+}
+
+/** The call, and the event record it was configured from (one read for both). */
+async function callWithEvent(deps: AttendanceDeps, eventId: string, command: unknown, key?: string) {
   const event = await deps.events.get(eventId);
-  if (!event) return notFound;
+  if (!event) return { result: notFound };
   const ref = { kind: "event", id: eventId };
   const facts = {
     type: "configure",
@@ -34,8 +39,8 @@ export async function callEventActor(
     endsAt: event.endsAt,
   };
   const configured = await deps.actors.call(ref, facts);
-  if (!configured.ok) return configured;
-  return deps.actors.call(ref, command, key ? { key } : {});
+  if (!configured.ok) return { result: configured };
+  return { result: await deps.actors.call(ref, command, key ? { key } : {}), event };
 }
 
 /**
@@ -50,9 +55,8 @@ export async function changeRegistration(
   action: "register" | "unregister",
   key?: string,
 ): Promise<CallResult> {
-  const result = await callEventActor(deps, eventId, { type: action, userId }, key);
+  const { result, event } = await callWithEvent(deps, eventId, { type: action, userId }, key);
   if (!result.ok) return result;
-  const event = await deps.events.get(eventId);
   const record =
     action === "register"
       ? { type: "eventJoined", eventId, startsAt: Date.parse(event?.startsAt ?? "") || 0 }
