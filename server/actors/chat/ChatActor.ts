@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { ErrorCode } from "../../../protocol/errors.js";
-import { type ChatEntry, type MessageView, Seq, UserId } from "../../../protocol/realtime.js";
-import { chatChannel, directChatId } from "../channels.js";
-import type { ActorDefinition, Decision, Outgoing, Publication, TurnContext } from "../runtime/types.js";
+import { Seq, UserId } from "../../../protocol/realtime.js";
+import { chatChannel } from "../channels.js";
+import type { ActorDefinition } from "../runtime/types.js";
 import {
   type ChatEvent,
   type ChatState,
@@ -14,10 +14,12 @@ import {
   memberOf,
   membersToNotify,
   type NewEntry,
-  oldestSeq,
   summaryFor,
   unreadAfter,
 } from "./chatState.js";
+import { append, type ChatDecision, left, notFound, reject, user } from "./decisions.js";
+import { createGroup, groupChange, openDirect } from "./membership.js";
+import { catchUp, history } from "./reads.js";
 
 /**
  * One chat (room `chat_<chatId>`): members and roles, the gap-free seq, a window of recent
@@ -82,189 +84,8 @@ export const ChatCommand = z.discriminatedUnion("type", [
 ]);
 export type ChatCommand = z.infer<typeof ChatCommand>;
 
-type ChatDecision = Decision<ChatEvent, unknown>;
-
-const reject = (code: ErrorCode, message: string): ChatDecision => ({ ok: false, code, message });
-/** Non-members learn nothing, not even whether the chat exists (BOLA). */
-const notFound = () => reject(ErrorCode.NOT_FOUND, "chat not found");
-const user = (id: string) => ({ kind: "user", id });
-
-/** Appends entries, publishing each after it is durable, with the seqs `evolve` will give them. */
-function append(
-  state: Readonly<ChatState>,
-  entries: NewEntry[],
-  reply: unknown,
-  extra: { send?: Outgoing[]; events?: ChatEvent[] } = {},
-): ChatDecision {
-  const publish: Publication[] = entries.map((entry, i) => {
-    const seq = state.lastSeq + 1 + i;
-    return {
-      channel: chatChannel(state.id),
-      message: { type: "chat", chatId: state.id, seq, entry: { ...entry, seq } as ChatEntry },
-    };
-  });
-  return {
-    ok: true,
-    reply,
-    events: [...(extra.events ?? []), ...entries.map((entry): ChatEvent => ({ type: "appended", entry }))],
-    publish,
-    ...(extra.send ? { send: extra.send } : {}),
-  };
-}
-
-const joined = (chatId: string, state: Readonly<ChatState>, userId: string, peer?: string) => ({
-  to: user(userId),
-  command: {
-    type: "chatJoined",
-    chatId,
-    kind: state.kind ?? "group",
-    // Entries after this seq are the new member's: their devices start delivering there.
-    fromSeq: state.lastSeq,
-    ...(state.title ? { title: state.title } : {}),
-    ...(peer ? { peer } : {}),
-  },
-});
-const left = (chatId: string, userId: string, reason: string) => ({
-  to: user(userId),
-  command: { type: "chatLeft", chatId, reason },
-});
-
-function openDirect(state: Readonly<ChatState>, members: [string, string], ctx: TurnContext): ChatDecision {
-  const [a, b] = members;
-  const caller = ctx.from;
-  if (caller?.kind !== "user" || !members.includes(caller.id) || a === b || directChatId(a, b) !== state.id) {
-    return reject(ErrorCode.FORBIDDEN, "not a direct chat of the caller");
-  }
-  if (state.open) return { ok: true, reply: { status: "open" } };
-  const withPeer = { ...state, kind: "direct" as const, title: "" };
-  return {
-    ok: true,
-    reply: { status: "opened" },
-    events: [
-      { type: "opened", kind: "direct", title: "", members: { [a]: "member", [b]: "member" }, at: ctx.now },
-    ],
-    send: [joined(state.id, withPeer, a, b), joined(state.id, withPeer, b, a)],
-  };
-}
-
-function createGroup(
-  state: Readonly<ChatState>,
-  c: Extract<ChatCommand, { type: "createGroup" }>,
-  now: number,
-) {
-  if (!state.id.startsWith("g-")) return reject(ErrorCode.BAD_REQUEST, "not a group chat id");
-  if (state.kind !== null) {
-    // A re-sent create (same cid → same id) answers like the first; anyone else learns nothing.
-    return memberOf(state, c.by)?.role === "owner"
-      ? { ok: true as const, reply: { chatId: state.id } }
-      : notFound();
-  }
-  const others = [...new Set(c.members)].filter((m) => m !== c.by);
-  const roles: Record<string, "owner" | "member"> = { [c.by]: "owner" };
-  for (const m of others) roles[m] = "member";
-  const after = { ...state, kind: "group" as const, title: c.title };
-  return {
-    ok: true as const,
-    reply: { chatId: state.id },
-    events: [{ type: "opened" as const, kind: "group" as const, title: c.title, members: roles, at: now }],
-    send: Object.keys(roles).map((m) => joined(state.id, after, m)),
-  };
-}
-
-/** Entries after `after` — never from before the member joined (`floor`). */
-function catchUp(state: Readonly<ChatState>, requested: number, limit: number, floor: number) {
-  const after = Math.max(requested, floor);
-  const oldest = oldestSeq(state);
-  if (after < oldest - 1)
-    return { chatId: state.id, resync: true as const, lastSeq: state.lastSeq, oldestSeq: oldest };
-  const from = Math.max(0, after + 1 - oldest);
-  const entries = state.entries.slice(from, from + limit);
-  return { chatId: state.id, entries, more: from + limit < state.entries.length };
-}
-
-function history(state: Readonly<ChatState>, before: number, limit: number, floor: number) {
-  const messages: MessageView[] = [];
-  let i = state.entries.length - 1;
-  for (; i >= 0 && messages.length < limit; i--) {
-    const entry = state.entries[i] as ChatEntry;
-    if (entry.seq <= floor) break;
-    if (entry.seq >= before || entry.kind !== "message") continue;
-    const view = state.messages[entry.seq];
-    if (view) messages.push(view);
-  }
-  let more = false;
-  for (; i >= 0 && !more; i--) {
-    const entry = state.entries[i] as ChatEntry;
-    if (entry.seq <= floor) break;
-    more = entry.kind === "message";
-  }
-  return { messages: messages.reverse(), more, oldestSeq: oldestSeq(state) };
-}
-
 /** The message `seq` refers to, if it is retained and still a message. */
 const messageAt = (state: Readonly<ChatState>, seq: number) => state.messages[seq];
-
-function groupChange(state: Readonly<ChatState>, c: ChatCommand & { by: string }, now: number): ChatDecision {
-  if (state.kind !== "group") return reject(ErrorCode.FORBIDDEN, "direct chats have exactly two members");
-  if (!state.open) return reject(ErrorCode.CONFLICT, "chat is closed");
-  const me = memberOf(state, c.by);
-  if (!me) return notFound();
-  const base = { by: c.by, at: now, kind: "member" as const };
-  switch (c.type) {
-    case "invite": {
-      if (me.role === "member") return reject(ErrorCode.FORBIDDEN, "only owners and admins invite");
-      if (isMember(state, c.userId)) return { ok: true, reply: { seq: null } };
-      if (Object.keys(state.members).length >= MAX_GROUP_MEMBERS) {
-        return reject(ErrorCode.CONFLICT, `groups have at most ${MAX_GROUP_MEMBERS} members`);
-      }
-      return append(
-        state,
-        [{ ...base, userId: c.userId, change: "joined", role: "member" }],
-        { seq: state.lastSeq + 1 },
-        {
-          send: [joined(state.id, state, c.userId)],
-        },
-      );
-    }
-    case "kick": {
-      const target = memberOf(state, c.userId);
-      if (!target) return { ok: true, reply: { seq: null } };
-      const outranks = me.role === "owner" || (me.role === "admin" && target.role === "member");
-      if (!outranks || c.userId === c.by) return reject(ErrorCode.FORBIDDEN, "cannot remove this member");
-      return append(
-        state,
-        [{ ...base, userId: c.userId, change: "kicked" }],
-        { seq: state.lastSeq + 1 },
-        {
-          send: [left(state.id, c.userId, "kicked")],
-        },
-      );
-    }
-    case "role": {
-      if (me.role !== "owner") return reject(ErrorCode.FORBIDDEN, "only the owner changes roles");
-      const target = memberOf(state, c.userId);
-      if (!target || c.userId === c.by) return reject(ErrorCode.NOT_FOUND, "no such member");
-      if (target.role === c.role) return { ok: true, reply: { seq: null } };
-      return append(state, [{ ...base, userId: c.userId, change: "role", role: c.role }], {
-        seq: state.lastSeq + 1,
-      });
-    }
-    case "leave": {
-      const entries: NewEntry[] = [{ ...base, userId: c.by, change: "left" }];
-      const rest = Object.entries(state.members).filter(([id]) => id !== c.by);
-      if (me.role === "owner" && rest.length > 0) {
-        // The group keeps an owner: the longest-standing admin, else the longest-standing member.
-        const rank = (r: string) => (r === "admin" ? 0 : 1);
-        rest.sort(([, x], [, y]) => rank(x.role) - rank(y.role) || x.joinedAt - y.joinedAt);
-        entries.push({ ...base, userId: rest[0]?.[0] as string, change: "role", role: "owner" });
-      }
-      if (rest.length === 0) entries.push({ by: c.by, at: now, kind: "closed" });
-      return append(state, entries, { seq: state.lastSeq + 1 }, { send: [left(state.id, c.by, "left")] });
-    }
-    default:
-      return reject(ErrorCode.BAD_REQUEST, "not a group change");
-  }
-}
 
 export const chatActor: ActorDefinition<ChatState, ChatCommand, ChatEvent, unknown> = {
   kind: "chat",

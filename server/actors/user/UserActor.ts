@@ -1,15 +1,9 @@
 import { z } from "zod";
 import { ErrorCode } from "../../../protocol/errors.js";
 import { ChatId, Preferences, Privacy, Profile, UserId } from "../../../protocol/realtime.js";
-import { directChatId, userChannel } from "../channels.js";
-import type {
-  ActorDefinition,
-  Decision,
-  Outgoing,
-  Publication,
-  Reminder,
-  TurnContext,
-} from "../runtime/types.js";
+import type { ActorDefinition, Outgoing } from "../runtime/types.js";
+import { accept, chat, match, reject, type UserDecision, user } from "./decisions.js";
+import { ACTOR_COMMANDS, fromActor } from "./fromActors.js";
 import {
   evolveUser,
   hasKey,
@@ -95,64 +89,6 @@ export const UserCommand = z.discriminatedUnion("type", [
   z.object({ type: z.literal("chatActivity"), chatId: ChatId, seq: z.number().int(), by: UserId }).strict(),
 ]);
 export type UserCommand = z.infer<typeof UserCommand>;
-
-type UserDecision = Decision<UserEvent, unknown>;
-
-const reject = (code: ErrorCode, message: string): UserDecision => ({ ok: false, code, message });
-const user = (id: string) => ({ kind: "user", id });
-const chat = (id: string) => ({ kind: "chat", id });
-
-/** A decision that also tells the owner's devices (after it is durable). */
-function accept(
-  state: Readonly<UserState>,
-  reply: unknown,
-  events: UserEvent[],
-  extra: { send?: Outgoing[]; notify?: unknown[]; reminders?: { set?: Reminder[]; cancel?: string[] } } = {},
-): UserDecision {
-  const publish: Publication[] = (extra.notify ?? []).map((message) => ({
-    channel: userChannel(state.id),
-    message,
-  }));
-  // A marker: the room rebuilds the owner's view from the (by then updated) state.
-  if (events.length > 0) publish.push({ channel: userChannel(state.id), message: { type: "me" } });
-  return {
-    ok: true,
-    reply,
-    events,
-    publish,
-    ...(extra.send ? { send: extra.send } : {}),
-    ...(extra.reminders ? { reminders: extra.reminders } : {}),
-  };
-}
-
-/** Both sides liked: record the match, open the pair's chat, tell the owner. */
-function match(
-  state: Readonly<UserState>,
-  other: string,
-  now: number,
-  reply: unknown,
-  before: UserEvent[],
-  send: Outgoing[],
-) {
-  const chatId = directChatId(state.id, other);
-  const notification = nextNotification(state, "match", { userId: other, chatId }, now);
-  return accept(
-    state,
-    reply,
-    [
-      ...before,
-      { type: "matched", userId: other, chatId, at: now },
-      { type: "notified", kind: "match", data: notification.data, at: now },
-    ],
-    {
-      send: [...send, { to: chat(chatId), command: { type: "openDirect", members: [state.id, other] } }],
-      notify: [
-        { type: "match", userId: other, chatId, at: now },
-        { type: "notification", notification },
-      ],
-    },
-  );
-}
 
 function fromOwner(state: Readonly<UserState>, c: UserCommand, now: number): UserDecision {
   const self = state.id;
@@ -272,104 +208,6 @@ function fromOwner(state: Readonly<UserState>, c: UserCommand, now: number): Use
       return reject(ErrorCode.FORBIDDEN, `${c.type} comes from actors only`);
   }
 }
-
-function fromActor(state: Readonly<UserState>, c: UserCommand, ctx: TurnContext): UserDecision {
-  const from = ctx.from;
-  if (!from) return reject(ErrorCode.FORBIDDEN, `${c.type} comes from actors only`);
-  const other = from.id;
-  const now = ctx.now;
-  if (from.kind === "user") {
-    if (other === state.id) return reject(ErrorCode.FORBIDDEN, "not from oneself");
-    switch (c.type) {
-      case "likeReceived": {
-        if (hasKey(state.blocked, other) || hasKey(state.blockedBy, other) || hasKey(state.matches, other)) {
-          return { ok: true, reply: null };
-        }
-        const received: UserEvent = { type: "likeReceived", userId: other, at: now };
-        if (hasKey(state.likesSent, other)) return match(state, other, now, null, [received], []);
-        return accept(state, null, [received]);
-      }
-      case "likeWithdrawn":
-        if (matchOf(state, other)) {
-          // The unlike raced our like-back: the other side has no match, so neither do we.
-          const m = matchOf(state, other);
-          return accept(state, null, [{ type: "unmatched", userId: other }], {
-            // Our like goes too: tell the other side, or their next like would match one-sidedly.
-            send: [
-              { to: chat(m?.chatId as string), command: { type: "close" } },
-              { to: user(other), command: { type: "likeWithdrawn" } },
-            ],
-            notify: [{ type: "unmatched", userId: other, chatId: m?.chatId }],
-          });
-        }
-        return hasKey(state.likesReceived, other)
-          ? accept(state, null, [{ type: "likeWithdrawn", userId: other }])
-          : { ok: true, reply: null };
-      case "unmatchedBy": {
-        const m = matchOf(state, other);
-        if (!m) return { ok: true, reply: null };
-        return accept(state, null, [{ type: "unmatched", userId: other }], {
-          notify: [{ type: "unmatched", userId: other, chatId: m.chatId }],
-        });
-      }
-      case "blockedBy": {
-        const m = matchOf(state, other);
-        return accept(state, null, [{ type: "blockedBy", userId: other, at: now }], {
-          notify: m ? [{ type: "unmatched", userId: other, chatId: m.chatId }] : [],
-        });
-      }
-      case "unblockedBy":
-        return hasKey(state.blockedBy, other)
-          ? accept(state, null, [{ type: "unblockedBy", userId: other }])
-          : { ok: true, reply: null };
-      default:
-        break;
-    }
-  }
-  if (from.kind === "chat" && "chatId" in c && c.chatId === other) {
-    switch (c.type) {
-      case "chatJoined": {
-        const membership = {
-          chatId: c.chatId,
-          kind: c.kind,
-          since: now,
-          fromSeq: c.fromSeq,
-          ...(c.title ? { title: c.title } : {}),
-          ...(c.peer ? { peer: c.peer } : {}),
-        };
-        return accept(state, null, [{ type: "chatJoined", chat: membership }], {
-          notify: [{ type: "chat.added", chat: membership }],
-        });
-      }
-      case "chatLeft":
-        if (!hasKey(state.chats, c.chatId)) return { ok: true, reply: null };
-        return accept(state, null, [{ type: "chatLeft", chatId: c.chatId }], {
-          notify: [{ type: "chat.removed", chatId: c.chatId, reason: c.reason }],
-        });
-      case "chatActivity": {
-        const data = { chatId: c.chatId, seq: c.seq, by: c.by };
-        const notification = nextNotification(state, "message", data, now);
-        return accept(state, null, [{ type: "notified", kind: "message", data, at: now }], {
-          notify: [{ type: "notification", notification }],
-        });
-      }
-      default:
-        break;
-    }
-  }
-  return reject(ErrorCode.FORBIDDEN, `${c.type} is not accepted from ${from.kind} ${other}`);
-}
-
-const ACTOR_COMMANDS = new Set<string>([
-  "likeReceived",
-  "likeWithdrawn",
-  "unmatchedBy",
-  "blockedBy",
-  "unblockedBy",
-  "chatJoined",
-  "chatLeft",
-  "chatActivity",
-]);
 
 export const userActor: ActorDefinition<UserState, UserCommand, UserEvent, unknown> = {
   kind: "user",
