@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LovecraftClient } from "../../client/index.js";
+import { describe, expect, it } from "vitest";
+import { useRealtimeServer } from "../support/realtimeServer.js";
 import { connectedUser, matchUsers, record, waitFor } from "../support/realtimeUsers.js";
-import { type ServerProcess, startServerProcess } from "../support/serverProcess.js";
 
 const RECONNECTS = 150;
 
@@ -14,30 +10,18 @@ const RECONNECTS = 150;
  * user's device limit is not eaten by leftovers.
  */
 describe("faults: repeated reconnects", () => {
-  let server: ServerProcess;
-  let dir: string;
-  const clients: LovecraftClient[] = [];
+  const rt = useRealtimeServer("lovecraft-reconnects-");
 
   const socketsGauge = async () => {
-    const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    const text = await (await fetch(`${rt.baseUrl}/metrics`)).text();
     return Number(/^lovecraft_sockets (\d+)/m.exec(text)?.[1] ?? Number.NaN);
   };
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "lovecraft-reconnects-"));
-    server = await startServerProcess({ cwd: dir, env: { DATA_DIR: join(dir, "data") } });
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it(`survives ${RECONNECTS} drops with every message delivered once and no leftover sockets`, async () => {
-    const sam = await connectedUser(server.baseUrl, "Sam");
-    const tia = await connectedUser(server.baseUrl, "Tia");
-    clients.push(sam.client, tia.client);
+    const sam = await connectedUser(rt.baseUrl, "Sam");
+    const tia = await connectedUser(rt.baseUrl, "Tia");
+    rt.track(sam.client);
+    rt.track(tia.client);
     const chatId = await matchUsers(sam, tia);
     const atTia = record(tia, "chat");
     const online = record(tia, "status");

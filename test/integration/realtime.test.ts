@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client as ColyseusClient } from "@colyseus/sdk";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   CloseCode,
   LovecraftClient,
@@ -10,31 +7,14 @@ import {
   MessageType,
   PROTOCOL_VERSION,
 } from "../../client/index.js";
-import { connectedUser, matchUsers, record, type TestUser, waitFor } from "../support/realtimeUsers.js";
-import { type ServerProcess, startServerProcess } from "../support/serverProcess.js";
+import { useRealtimeServer } from "../support/realtimeServer.js";
+import { matchUsers, record, type TestUser, waitFor } from "../support/realtimeUsers.js";
 
 /** The realtime product through the SDK against a real server process (embedded storage). */
 describe("realtime through the SDK", () => {
-  let server: ServerProcess;
-  let dir: string;
-  const clients: LovecraftClient[] = [];
+  const rt = useRealtimeServer("lovecraft-rt-");
 
-  const user = async (name: string): Promise<TestUser> => {
-    const u = await connectedUser(server.baseUrl, name);
-    clients.push(u.client);
-    return u;
-  };
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "lovecraft-rt-"));
-    server = await startServerProcess({ cwd: dir, env: { DATA_DIR: join(dir, "data") } });
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const user = (name: string): Promise<TestUser> => rt.user(name);
 
   it("matches two users exactly once and lets them chat, edit, react, read and see typing", async () => {
     const alice = await user("Alice");
@@ -115,7 +95,7 @@ describe("realtime through the SDK", () => {
       await expect(attempt).rejects.toMatchObject({ code: "NOT_FOUND" });
     }
     // Mallory's own token cannot open a socket in Erin's room, by seat or by id.
-    const raw = new ColyseusClient(server.baseUrl);
+    const raw = new ColyseusClient(rt.baseUrl);
     raw.http.authToken = (
       mallory.client as unknown as { session: { accessToken: string } }
     ).session.accessToken;
@@ -191,8 +171,8 @@ describe("realtime through the SDK", () => {
     await kim.client.close();
     for (const text of ["one", "two", "three"]) await judy.client.send("chat.send", { chatId, text });
 
-    const again = new LovecraftClient({ url: server.baseUrl, lastSeqs });
-    clients.push(again);
+    const again = new LovecraftClient({ url: rt.baseUrl, lastSeqs });
+    rt.track(again);
     again.useSession(session);
     const seen = record({ ...kim, client: again }, "chat");
     const synced = await again.connect();
@@ -210,7 +190,7 @@ describe("realtime through the SDK", () => {
     const raw = leo.client;
     const session = (raw as unknown as { session: { refreshToken: string } }).session;
     // Log out from another device of the same session family: this socket must close.
-    await fetch(`${server.baseUrl}/api/v1/auth/logout`, {
+    await fetch(`${rt.baseUrl}/api/v1/auth/logout`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ refreshToken: session.refreshToken }),

@@ -1,8 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type ClientEvents,
   LovecraftClient,
@@ -10,25 +7,19 @@ import {
   PROTOCOL_VERSION,
   type Session,
 } from "../../client/index.js";
-import { connectedUser, matchUsers, record, type TestUser, waitFor } from "../support/realtimeUsers.js";
-import { type ServerProcess, startServerProcess } from "../support/serverProcess.js";
+import { useRealtimeServer } from "../support/realtimeServer.js";
+import { matchUsers, record, type TestUser, waitFor } from "../support/realtimeUsers.js";
 
 /** Joining chats while offline or right before traffic, and who may open which room. */
 describe("realtime: joins, rooms and limits", () => {
-  let server: ServerProcess;
-  let dir: string;
-  const clients: LovecraftClient[] = [];
+  const rt = useRealtimeServer("lovecraft-joins-");
 
-  const user = async (name: string): Promise<TestUser> => {
-    const u = await connectedUser(server.baseUrl, name);
-    clients.push(u.client);
-    return u;
-  };
+  const user = (name: string): Promise<TestUser> => rt.user(name);
   const sessionOf = (client: LovecraftClient) => (client as unknown as { session: Session }).session;
   const newClient = (session: Session, options: { lastSeqs?: Record<string, number> } = {}) => {
-    const client = new LovecraftClient({ url: server.baseUrl, commandTimeoutMs: 20_000, ...options });
+    const client = new LovecraftClient({ url: rt.baseUrl, commandTimeoutMs: 20_000, ...options });
     client.useSession(session);
-    clients.push(client);
+    rt.track(client);
     return client;
   };
   const recordOn = <K extends keyof ClientEvents>(client: LovecraftClient, type: K): ClientEvents[K][] => {
@@ -47,17 +38,6 @@ describe("realtime: joins, rooms and limits", () => {
     }
   };
   const textOf = (e: ClientEvents["chat"]) => (e.entry.kind === "message" ? e.entry.text : e.entry.kind);
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "lovecraft-joins-"));
-    server = await startServerProcess({ cwd: dir, env: { DATA_DIR: join(dir, "data") } });
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it("a chat joined while offline is caught up in full on connect", async () => {
     const alice = await user("Alice");
@@ -153,7 +133,7 @@ describe("realtime: joins, rooms and limits", () => {
     const mallory = await user("Mallory");
     const token = sessionOf(mallory.client).accessToken;
     const create = (actorId: string) =>
-      fetch(`${server.baseUrl}/matchmake/create/user`, {
+      fetch(`${rt.baseUrl}/matchmake/create/user`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body: JSON.stringify({ protocol: PROTOCOL_VERSION, actorId }),
@@ -176,7 +156,7 @@ describe("realtime: joins, rooms and limits", () => {
 
   it("matchmaking creates no user room without naming one's own actor", async () => {
     const mallory = await user("Mal");
-    const response = await fetch(`${server.baseUrl}/matchmake/create/user`, {
+    const response = await fetch(`${rt.baseUrl}/matchmake/create/user`, {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -190,8 +170,8 @@ describe("realtime: joins, rooms and limits", () => {
   });
 
   it("a device count is bounded", async () => {
-    const owner = new LovecraftClient({ url: server.baseUrl });
-    clients.push(owner);
+    const owner = new LovecraftClient({ url: rt.baseUrl });
+    rt.track(owner);
     const session = await owner.register({
       email: `devices-${randomUUID()}@example.com`,
       password: `correct horse ${randomUUID()}`,
