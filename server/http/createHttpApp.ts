@@ -12,7 +12,7 @@ import type { Metrics } from "../metrics.js";
 import type { Stores } from "../persistence/stores/index.js";
 import type { SeatBroker } from "../rooms/seats.js";
 import { type AdminOptions, adminRoutes } from "./adminRoutes.js";
-import { buildOpenApi } from "./apiDocs.js";
+import { buildOpenApi, type RouteDoc } from "./apiDocs.js";
 import { authRouteDocs, authRoutes } from "./authRoutes.js";
 import { contentRouteDocs, contentRoutes } from "./contentRoutes.js";
 import { docsRoutes } from "./docsRoutes.js";
@@ -51,6 +51,17 @@ export interface HttpDependencies {
 }
 
 const JSON_LIMIT = "100kb";
+
+/** Every documented `/api/v1` route: the OpenAPI document, and the route table tests iterate. */
+export const API_ROUTE_DOCS: readonly RouteDoc[] = [
+  ...authRouteDocs,
+  ...contentRouteDocs,
+  ...eventRouteDocs,
+  ...forumRouteDocs,
+  ...userRouteDocs,
+  ...photoRouteDocs,
+  ...realtimeRouteDocs,
+];
 
 /**
  * The REST surface as an Express app, mounted under the Colyseus transport's HTTP server (whose
@@ -108,16 +119,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
     res.setHeader("Cache-Control", "public, max-age=300");
     res.json(deps.auth.tokens.publicJwks());
   });
-  const apiDocs = [
-    ...authRouteDocs,
-    ...contentRouteDocs,
-    ...eventRouteDocs,
-    ...forumRouteDocs,
-    ...userRouteDocs,
-    ...photoRouteDocs,
-    ...realtimeRouteDocs,
-  ];
-  app.use(docsRoutes(buildOpenApi(apiDocs, { title: "Lovecraft API", version: "0.1.0" })));
+  app.use(docsRoutes(buildOpenApi(API_ROUTE_DOCS, { title: "Lovecraft API", version: "0.1.0" })));
   app.get("/metrics", async (_req, res) => {
     res.setHeader("Content-Type", deps.metrics.registry.contentType);
     res.send(await deps.metrics.registry.metrics());

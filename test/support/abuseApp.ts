@@ -6,14 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Express } from "express";
 import type { RouteDoc } from "../../server/http/apiDocs.js";
-import { authRouteDocs } from "../../server/http/authRoutes.js";
-import { contentRouteDocs } from "../../server/http/contentRoutes.js";
-import { createHttpApp } from "../../server/http/createHttpApp.js";
-import { eventRouteDocs } from "../../server/http/eventRoutes.js";
-import { forumRouteDocs } from "../../server/http/forumRoutes.js";
-import { photoRouteDocs } from "../../server/http/photoRoutes.js";
-import { realtimeRouteDocs } from "../../server/http/realtimeRoutes.js";
-import { userRouteDocs } from "../../server/http/userRoutes.js";
+import { API_ROUTE_DOCS, createHttpApp } from "../../server/http/createHttpApp.js";
 import { createLogger } from "../../server/logger.js";
 import { createMetrics } from "../../server/metrics.js";
 import type { Storage } from "../../server/persistence/ports.js";
@@ -32,15 +25,7 @@ import { buildAuth, noActors } from "./authDeps.js";
  */
 
 /** Every documented route, as the app mounts them (the route table of the abuse tests). */
-export const ROUTE_TABLE: readonly RouteDoc[] = [
-  ...authRouteDocs,
-  ...contentRouteDocs,
-  ...eventRouteDocs,
-  ...forumRouteDocs,
-  ...userRouteDocs,
-  ...photoRouteDocs,
-  ...realtimeRouteDocs,
-];
+export const ROUTE_TABLE: readonly RouteDoc[] = API_ROUTE_DOCS;
 
 export const routeKey = (r: Pick<RouteDoc, "method" | "path">) => `${r.method.toUpperCase()} ${r.path}`;
 
