@@ -154,6 +154,12 @@ function routes(app: Express, actors: ActorRuntime): void {
     res.json([...actors.localActors()].map((r) => r.roomId));
   });
 
+  /** Writes a heap snapshot (after the full GC it implies) to `?path=` for offline analysis. */
+  app.post("/bench/heap", async (req, res) => {
+    const { writeHeapSnapshot } = await import("node:v8");
+    res.json({ file: writeHeapSnapshot(String(req.query.path)) });
+  });
+
   app.get("/bench/memory", (_req, res) => {
     res.json({ ...process.memoryUsage(), actors: Object.fromEntries(actors.countByKind()) });
   });

@@ -20,6 +20,7 @@ import type { AccountStore } from "../persistence/stores/AccountStore.js";
 import type { EventStore } from "../persistence/stores/contentStores.js";
 import type { ProfileDirectory } from "../persistence/stores/ProfileDirectory.js";
 import { SocketGuard } from "./SocketGuard.js";
+import { corkUntilNextTick } from "./socketCork.js";
 import { UserSession } from "./UserSession.js";
 import { cardOf, runCommand } from "./userCommands.js";
 
@@ -164,7 +165,10 @@ export function createUserRoom(deps: UserRoomDeps) {
           userId: this.actorId,
           presence: this.presence,
           state: () => this.userState,
-          broadcast: (event: ServerEvent) => this.broadcast(MessageType.EVENT, event),
+          broadcast: (event: ServerEvent) => {
+            for (const device of this.clients) corkUntilNextTick(device);
+            this.broadcast(MessageType.EVENT, event);
+          },
           closeDevices: (code, familyId) => {
             for (const c of this.clients) {
               const device = this.devices.get(c.sessionId);
@@ -282,11 +286,14 @@ export function createUserRoom(deps: UserRoomDeps) {
         now: () => Date.now(),
       };
       runCommand(ctx, command).then(
-        (result) =>
+        (result) => {
+          // Acks of one durable batch go out together, with the entries they fan out.
+          corkUntilNextTick(client);
           client.send(
             MessageType.ACK,
             result.ok ? { cid: command.cid, ok: true, result: result.value } : errorAck(command.cid, result),
-          ),
+          );
+        },
         (err: unknown) => {
           deps.logger.error({ err, actor: this.roomId, type: command.type }, "command failed");
           client.send(
