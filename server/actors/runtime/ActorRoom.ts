@@ -11,6 +11,8 @@ const ACTOR_ID = /^[A-Za-z0-9_-]{1,100}$/;
 export interface ActorRoomRuntime {
   /** Resolves once a previous local activation of `roomId` has fully disposed. */
   awaitLocalDisposal(roomId: string): Promise<void>;
+  /** Whether a room for `roomId` already runs on this process (re-listing it if the directory lost it). */
+  runsLocally(roomId: string): Promise<boolean>;
   hostFor(room: ActorRoom): ActorHost;
   onRoomCreated(room: ActorRoom): void;
   onRoomDisposing(room: ActorRoom, done: Promise<void>): void;
@@ -55,6 +57,13 @@ export abstract class ActorRoom extends Room {
     await this.setPrivate(true);
     disableRoomTimers(this);
     await this.runtime.awaitLocalDisposal(this.roomId);
+    // One instance per actor per process: Colyseus keys a process's rooms, their IPC channel and
+    // their listing by id, so a second one would take the first one's place, and whichever
+    // disposed first would unregister the other (a live instance nobody can reach). A creation
+    // lands here while the actor runs here when the directory lost its listing (a Redis restart).
+    if (await this.runtime.runsLocally(this.roomId)) {
+      throw new Error(`actor ${this.roomId} is already active on this process`);
+    }
     this.runtime.onRoomCreated(this);
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { matchMaker, type Server } from "@colyseus/core";
+import { type IRoomCache, matchMaker, type Server } from "@colyseus/core";
 
 /** A room class as `Server.define` takes it. */
 export type RoomClass = Parameters<Server["define"]>[1];
@@ -290,6 +290,19 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
 
   async awaitLocalDisposal(roomId: string): Promise<void> {
     await this.disposing.get(roomId);
+  }
+
+  /**
+   * Whether this process already runs a room for `roomId` (see ActorRoom.onCreate). If so, the
+   * directory lost its listing — a creation was routed here — so it is listed again; `insert` is
+   * HSETNX, never over another process's listing. Callers' retries then reach the running room.
+   */
+  async runsLocally(roomId: string): Promise<boolean> {
+    const existing = matchMaker.getLocalRoomById(roomId);
+    if (!existing) return false;
+    const listing = (existing as unknown as { _listing: IRoomCache })._listing;
+    await matchMaker.driver.insert?.(listing).catch(() => false);
+    return true;
   }
 
   onRoomCreated(room: ActorRoom): void {
