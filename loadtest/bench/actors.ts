@@ -4,6 +4,7 @@
  * snapshot + log, durable appends per actor and per node, and call latency local vs cross-node.
  * Servers are child processes on loopback; every loop is bounded. Results go to BENCHMARKS.md.
  */
+
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { startRedis } from "../../test/support/redisServer.js";
 import { type ServerProcess, startServerProcess } from "../../test/support/serverProcess.js";
 import { writeSection } from "./report.js";
 import { fmt, summarize } from "./stats.js";
+import { compiledBenchNode } from "./target.js";
 
 const ACTORS = Number(process.env.BENCH_ACTORS ?? 10_000);
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
@@ -80,7 +82,7 @@ async function singleNode(dir: string): Promise<void> {
     ACTOR_IDLE_MS: "3600000",
     SEED_CONTENT: "false",
   };
-  let node = await startServerProcess({ cwd: dir, script: "loadtest/bench/benchNode.ts", env });
+  let node = await startServerProcess({ cwd: dir, script: compiledBenchNode(), env });
   const pid = node.child.pid as number;
   await new Promise((r) => setTimeout(r, 1000));
   const rssBefore = rssMiB(pid);
@@ -138,7 +140,7 @@ async function singleNode(dir: string): Promise<void> {
 
   await post(node, "/bench/appends", { prefix: "cold", actorCount: 300, n: 125, inflight: 1 });
   expectExit(await node.stop("SIGTERM"));
-  node = await startServerProcess({ cwd: dir, script: "loadtest/bench/benchNode.ts", env });
+  node = await startServerProcess({ cwd: dir, script: compiledBenchNode(), env });
   const cold = await post(node, "/bench/activate", { prefix: "cold", count: 300, concurrency: 1 });
   say(
     `- cold activation from snapshot + log (125 turns: snapshot at 100 + 25 replayed), one at a time: ` +
@@ -161,8 +163,8 @@ async function twoNodes(dir: string): Promise<void> {
     LOG_LEVEL: "info",
     SEED_CONTENT: "false",
   });
-  const a = await startServerProcess({ cwd: dir, script: "loadtest/bench/benchNode.ts", env: env(1) });
-  const b = await startServerProcess({ cwd: dir, script: "loadtest/bench/benchNode.ts", env: env(2) });
+  const a = await startServerProcess({ cwd: dir, script: compiledBenchNode(), env: env(1) });
+  const b = await startServerProcess({ cwd: dir, script: compiledBenchNode(), env: env(2) });
   try {
     // Find an id that lands on node A (placement goes to the least-loaded process).
     let id = "";

@@ -6,6 +6,7 @@
  * shared by generator and server, so absolute numbers drift; ratios hold). Bounded: fixed users,
  * rates and durations. Writes its section of BENCHMARKS.md.
  */
+
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -18,6 +19,7 @@ import type { LoadTestResult } from "../lib/result.js";
 import { runLoadTest } from "../runLoadTest.js";
 import { writeSection } from "./report.js";
 import { fmt } from "./stats.js";
+import { compiledBenchNode } from "./target.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -69,7 +71,7 @@ async function runOne(target: Target, shape: (typeof SHAPES)[number], dir: strin
   if (target === "lovecraft") {
     const node: ServerProcess = await startServerProcess({
       cwd: dir,
-      script: "loadtest/bench/benchNode.ts",
+      script: compiledBenchNode(),
       env: { DATA_DIR: join(dir, `node-${shape.name}`), SEED_CONTENT: "false", ACTOR_IDLE_MS: "3600000" },
     });
     try {

@@ -5,6 +5,7 @@
  * Servers are child processes on loopback; clients live in this process (one clock for both
  * ends). Every loop is bounded. Results go to BENCHMARKS.md.
  */
+
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,7 @@ import { freePort, startRedis } from "../../test/support/redisServer.js";
 import { type ServerProcess, startServerProcess } from "../../test/support/serverProcess.js";
 import { writeSection } from "./report.js";
 import { fmt, summarize } from "./stats.js";
+import { compiledBenchNode } from "./target.js";
 
 const USERS = Number(process.env.BENCH_USERS ?? 2_000);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 100);
@@ -154,7 +156,7 @@ function report(label: string, result: Awaited<ReturnType<typeof fanOut>>) {
 
 async function singleNode(dir: string): Promise<void> {
   const env = { DATA_DIR: join(dir, "single"), ACTOR_IDLE_MS: "3600000", SEED_CONTENT: "false" };
-  const node = await startServerProcess({ cwd: dir, script: "loadtest/bench/benchNode.ts", env });
+  const node = await startServerProcess({ cwd: dir, script: compiledBenchNode(), env });
   const pid = node.child.pid as number;
   const sessions = await post<Session[]>(node, "/bench/sessions", { count: USERS, prefix: "rt" });
   await new Promise((r) => setTimeout(r, 1000));
@@ -184,7 +186,7 @@ async function twoNodes(dir: string): Promise<void> {
       nodes.push(
         await startServerProcess({
           cwd: dir,
-          script: "loadtest/bench/benchNode.ts",
+          script: compiledBenchNode(),
           env: {
             PORT: String(port),
             PUBLIC_ADDRESS: `127.0.0.1:${port}`,

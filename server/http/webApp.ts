@@ -3,8 +3,19 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { type RequestHandler, Router } from "express";
 
-/** Where `npm run web:build` writes the web client (vite build of web/). */
-export const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), "../../web/dist");
+/**
+ * Where `npm run web:build` writes the web client (vite build of web/): `web/dist` of the
+ * project, found upwards from this module — it runs from `server/http` (sources) or from
+ * `dist/server/http` (the compiled build).
+ */
+export const WEB_DIST = join(projectRoot(dirname(fileURLToPath(import.meta.url))), "web/dist");
+
+function projectRoot(from: string): string {
+  for (let dir = from, i = 0; i < 8; i++, dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+  }
+  return resolve(from, "../..");
+}
 
 /** Paths the web app never answers: the API, Colyseus, operations and media. */
 export const RESERVED_PREFIXES = [

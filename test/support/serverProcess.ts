@@ -19,9 +19,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Runs a script the way `npm start` runs the server (`node --import tsx`), in `cwd`. */
+/**
+ * Runs a TypeScript entry through tsx in `cwd` — or, for a `.js` path (the compiled build in
+ * dist/, as `npm start` and the benchmarks run it), with plain `node`.
+ */
 export function spawnTs(script: string, options: { cwd: string; env: Record<string, string> }): ChildProcess {
-  return spawn(process.execPath, ["--import", TSX_LOADER, join(ROOT, script)], {
+  const loader = script.endsWith(".js") ? [] : ["--import", TSX_LOADER];
+  return spawn(process.execPath, [...loader, join(ROOT, script)], {
     cwd: options.cwd,
     // A clean environment: only PATH and what the test passes, so no developer variable leaks in.
     env: { PATH: process.env.PATH ?? "", ...options.env },
