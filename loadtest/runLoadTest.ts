@@ -9,7 +9,7 @@ import { planWorkers, share, type WorkerPlan } from "./lib/plan.js";
 import type { LoadTestResult } from "./lib/result.js";
 import { Run, startMonitor } from "./lib/runState.js";
 import { startWorker, type WorkerHandle } from "./lib/workers.js";
-import type { Credentials, TargetInfo, WorkerInit } from "./worker/messages.js";
+import { benchUrlOf, type Credentials, type TargetInfo, type WorkerInit } from "./worker/messages.js";
 
 /**
  * The load generator's main thread: prepares users (bench sessions or registrations), splits
@@ -32,6 +32,8 @@ const DEFAULT_REPORTS = fileURLToPath(new URL("./reports/", import.meta.url));
 async function resolveTarget(o: LoadTestOptions): Promise<TargetInfo> {
   if (o.baseline) return { kind: o.baseline, url: o.target.replace(/\/$/, ""), bench: false };
   const url = o.target.replace(/\/$/, "");
+  if (o.benchUrl)
+    return { kind: "lovecraft", url, bench: await isBenchNode(o.benchUrl), benchUrl: o.benchUrl };
   return { kind: "lovecraft", url, bench: await isBenchNode(url) };
 }
 
@@ -52,10 +54,10 @@ async function prepareUsers(o: LoadTestOptions, target: TargetInfo, tag: string,
     log(`registering ${o.users} users at ${o.registerRate}/s`);
     people.sessions = (await registerAccounts(target.url, o.users, o.registerRate, tag, log)).sessions;
   } else if (target.bench) {
-    people.sessions = await benchSessions(target.url, o.users, tag);
+    people.sessions = await benchSessions(benchUrlOf(target), o.users, tag);
   } else {
     throw new UsageError(
-      `${target.url} has no /bench routes: start the target with \`node --import tsx loadtest/bench/benchNode.ts\`, or pass --register`,
+      `${target.url} has no /bench routes: start the target with \`npm run loadtest:target\`, or pass --register`,
     );
   }
   return people;

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { machineLine } from "../bench/report.js";
-import type { TargetInfo } from "../worker/messages.js";
+import { benchUrlOf, type TargetInfo } from "../worker/messages.js";
 import { renderHtml } from "./html.js";
 import { mergeLedgerResults } from "./ledger.js";
 import type { Phase, SeriesPoint } from "./metrics.js";
@@ -97,11 +97,12 @@ export async function assemble(run: Run, o: LoadTestOptions, target: TargetInfo)
     ...(Object.keys(statuses).length ? { statuses } : {}),
     ledger,
     ...(server ? { server } : {}),
-    ...(target.bench ? { serverMemory: await benchMemory(target.url) } : {}),
+    ...(target.bench ? { serverMemory: await benchMemory(benchUrlOf(target)) } : {}),
     ...(generator ? { generator } : {}),
     series,
     histograms: { ack: t.ack.bins(40, range), e2e: t.e2e.bins(40, range) },
     ok: ledger.ok,
+    ...(o.collectSamples ? { samples: run.chatSamples } : {}),
   };
 }
 

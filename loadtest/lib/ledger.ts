@@ -145,6 +145,12 @@ export class Ledger {
     return before === 0 ? entry.sentAt : undefined;
   }
 
+  /** The user id of the sender of the message `text` carries (for per-message samples). */
+  senderOf(text: string): string | undefined {
+    const entry = this.entries.get(idOfText(text));
+    return entry && this.chats.get(entry.chatId)?.members[entry.senderIndex];
+  }
+
   /** Deliveries still expected: pending sends, and acked messages some member has not received. */
   outstanding(): number {
     let n = 0;

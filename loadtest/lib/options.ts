@@ -46,6 +46,13 @@ export interface LoadTestOptions {
   readonly messageBytes: number;
   /** Print the live progress line. */
   readonly progress: boolean;
+  /**
+   * Where the `/bench/*` routes are when `target` is a load balancer in front of bench nodes (the
+   * balancer lets only GET through outside the API). Programmatic only; default: the target.
+   */
+  readonly benchUrl?: string;
+  /** Keep every ack and delivery with its chat and members in `result.samples` (programmatic only). */
+  readonly collectSamples?: boolean;
 }
 
 export class UsageError extends Error {
@@ -77,8 +84,8 @@ export const USAGE = `Usage: npm run loadtest -- --scenario <${SCENARIOS.join("|
   --quiet                 no progress line
   --help
 
-Pre-seeded sessions need the target started with \`node --import tsx loadtest/bench/benchNode.ts\`
-(npm run loadtest:target); baselines: npm run loadtest:ws, npm run loadtest:socketio.
+Pre-seeded sessions need the target started with \`npm run loadtest:target\` (a bench node,
+compiled); baselines: npm run loadtest:ws, npm run loadtest:socketio.
 Exit code: 0 ok, 1 lost/duplicated/misplaced messages, 2 usage error or failed run.`;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -135,6 +142,8 @@ export function defaults(partial: Partial<LoadTestOptions> & { scenario?: Scenar
     ...(partial.baseline ? { baseline: partial.baseline } : {}),
     ...(partial.serverPid !== undefined ? { serverPid: partial.serverPid } : {}),
     ...(partial.out ? { out: partial.out } : {}),
+    ...(partial.benchUrl ? { benchUrl: partial.benchUrl.replace(/\/$/, "") } : {}),
+    ...(partial.collectSamples ? { collectSamples: true } : {}),
   };
   validate(options);
   return options;
@@ -148,6 +157,8 @@ function validate(o: LoadTestOptions): void {
   } else if (!/^https?:\/\//.test(o.target)) {
     throw new UsageError("--target must be http://host:port (a Lovecraft node)");
   }
+  if (o.benchUrl !== undefined && !/^https?:\/\//.test(o.benchUrl))
+    throw new UsageError("benchUrl must be http://host:port (a bench node)");
   if ((o.scenario === "dm" || o.scenario === "mixed") && o.users < 2)
     throw new UsageError(`--users must be at least 2 for ${o.scenario}`);
   if (o.scenario === "group" && (o.groupSize < 2 || o.groupSize > 50))

@@ -1,4 +1,5 @@
 import { fmt } from "../bench/stats.js";
+import type { ChatSamples } from "../worker/messages.js";
 import type { LatencyStats } from "./histogram.js";
 import type { LedgerResult } from "./ledger.js";
 import type { SeriesPoint } from "./metrics.js";
@@ -56,6 +57,8 @@ export interface LoadTestResult {
   };
   /** The ledger is clean (nothing lost, duplicated or out of place). */
   readonly ok: boolean;
+  /** Every ack and delivery with its chat, sender and receiver (option `collectSamples`). */
+  readonly samples?: ChatSamples;
   readonly reportDir?: string;
 }
 

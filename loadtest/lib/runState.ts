@@ -1,4 +1,4 @@
-import type { FromWorker, WorkerReady } from "../worker/messages.js";
+import type { ChatSamples, FromWorker, WorkerReady } from "../worker/messages.js";
 import type { LedgerResult } from "./ledger.js";
 import { Aggregator, type Phase } from "./metrics.js";
 import { ProcessWatch } from "./proc.js";
@@ -9,6 +9,8 @@ export class Run {
   readonly agg: Aggregator;
   readonly ready = new Map<number, WorkerReady>();
   readonly ledgers = new Map<number, LedgerResult>();
+  /** Every worker's acks and deliveries, with `collectSamples`. */
+  readonly chatSamples: ChatSamples = { acks: [], deliveries: [] };
   /** Phase changes in time order (the drain's start is known, and set, ahead of time). */
   readonly phases: { phase: Phase; at: number }[] = [];
   /** Per second of the run: target RSS and CPU, generator CPU. */
@@ -55,6 +57,10 @@ export class Run {
     else if (m.type === "done") {
       this.agg.add(m.delta);
       this.ledgers.set(worker, m.ledger);
+      if (m.samples) {
+        for (const s of m.samples.acks) this.chatSamples.acks.push(s);
+        for (const s of m.samples.deliveries) this.chatSamples.deliveries.push(s);
+      }
     } else if (m.type === "fatal") this.fatal ??= `worker ${worker}: ${m.message}`;
     else log(m.line);
     this.wake();

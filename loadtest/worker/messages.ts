@@ -10,6 +10,29 @@ export interface TargetInfo {
   readonly url: string;
   /** The target answers the `/bench/*` routes (loadtest/bench/benchNode.ts). */
   readonly bench: boolean;
+  /** Where those routes are, when not at `url` (a balancer in front of bench nodes). */
+  readonly benchUrl?: string;
+}
+
+/** Where a target's `/bench/*` routes are. */
+export const benchUrlOf = (target: TargetInfo): string => target.benchUrl ?? target.url;
+
+/** One ack (no `to`) or one delivery of a chat message, with `collectSamples`. */
+export interface ChatSample {
+  readonly chatId: string;
+  /** The sender's user id. */
+  readonly from: string;
+  /** The receiving member's user id (deliveries only). */
+  readonly to?: string;
+  /** send → ack, or send → delivered, ms. */
+  readonly ms: number;
+  /** When it was sent (`Date.now()`, ms). */
+  readonly at: number;
+}
+
+export interface ChatSamples {
+  readonly acks: ChatSample[];
+  readonly deliveries: ChatSample[];
 }
 
 export interface Credentials {
@@ -51,7 +74,12 @@ export type FromWorker =
   | { readonly type: "tick"; readonly delta: IntervalDelta }
   | ({ readonly type: "ready" } & WorkerReady)
   | { readonly type: "log"; readonly line: string }
-  | { readonly type: "done"; readonly ledger: LedgerResult; readonly delta: IntervalDelta }
+  | {
+      readonly type: "done";
+      readonly ledger: LedgerResult;
+      readonly delta: IntervalDelta;
+      readonly samples?: ChatSamples;
+    }
   | { readonly type: "fatal"; readonly message: string };
 
 /** The half of a MessagePort / worker a side talks through (worker thread or in-process). */

@@ -3,7 +3,7 @@ import { Recorder } from "../lib/metrics.js";
 import { roomSetup, SocketIoUser, WsUser } from "./baselineUsers.js";
 import { checkHistories } from "./history.js";
 import { benchMatcher, LovecraftUser, likeMatcher, lovecraftChatSetup } from "./lovecraftUser.js";
-import type { Channel, FromWorker, ToWorker, WorkerInit } from "./messages.js";
+import { benchUrlOf, type Channel, type FromWorker, type ToWorker, type WorkerInit } from "./messages.js";
 import {
   chatTraffic,
   drain,
@@ -34,7 +34,7 @@ function makeUsers(init: WorkerInit): VirtualUser[] {
 function chatSetupOf(init: WorkerInit): ChatSetup {
   if (init.target.kind !== "lovecraft") return roomSetup;
   return init.target.bench
-    ? lovecraftChatSetup(benchMatcher(init.target.url), false)
+    ? lovecraftChatSetup(benchMatcher(benchUrlOf(init.target)), false)
     : lovecraftChatSetup(likeMatcher, true);
 }
 
@@ -151,6 +151,7 @@ export async function runWorker(init: WorkerInit, channel: Channel<ToWorker, Fro
     ledger,
     aborted: () => aborted,
     flight: { inflight: 0, counter: 0 },
+    ...(init.options.collectSamples ? { samples: { acks: [], deliveries: [] } } : {}),
   };
   const stopTicker = startTicker(rec, channel);
   const users = init.options.scenario === "login-storm" ? [] : makeUsers(init);
@@ -199,7 +200,12 @@ export async function runWorker(init: WorkerInit, channel: Channel<ToWorker, Fro
       withTimeout((users[i] as VirtualUser).close(), 5_000, "close").catch(() => undefined),
     );
     stopTicker();
-    channel.postMessage({ type: "done", ledger: ledger.result(), delta: rec.flush() });
+    channel.postMessage({
+      type: "done",
+      ledger: ledger.result(),
+      delta: rec.flush(),
+      ...(ctx.samples ? { samples: ctx.samples } : {}),
+    });
   } catch (err) {
     stopTicker();
     channel.postMessage({ type: "fatal", message: (err as Error).stack ?? String(err) });

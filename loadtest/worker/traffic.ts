@@ -2,7 +2,7 @@ import { benchAddress } from "../lib/accounts.js";
 import type { Ledger } from "../lib/ledger.js";
 import type { Recorder } from "../lib/metrics.js";
 import type { LovecraftUser } from "./lovecraftUser.js";
-import type { Credentials, WorkerInit } from "./messages.js";
+import type { ChatSamples, Credentials, WorkerInit } from "./messages.js";
 import { codeOf, sleep, type VirtualUser } from "./virtualUser.js";
 
 /**
@@ -26,6 +26,8 @@ export interface TrafficContext {
   readonly aborted: () => boolean;
   /** Operations sent and not answered yet; messages made so far (for unique ids). */
   readonly flight: { inflight: number; counter: number };
+  /** Every ack and delivery, when the options ask for them (`collectSamples`). */
+  readonly samples?: ChatSamples;
 }
 
 /** Calls `fire(i)` for i = 0, 1, … at `perSecond` until `until` (performance.now() time). */
@@ -68,7 +70,9 @@ export function trackedSend(ctx: TrafficContext, sender: VirtualUser, chatId: st
     (seq) => {
       ctx.flight.inflight--;
       ctx.ledger.acked(id, seq);
-      ctx.rec.acked(performance.now() - t);
+      const ms = performance.now() - t;
+      ctx.rec.acked(ms);
+      ctx.samples?.acks.push({ chatId, from: sender.id, ms, at: Date.now() - ms });
     },
     (err: unknown) => {
       ctx.flight.inflight--;
@@ -83,7 +87,16 @@ export function listen(ctx: TrafficContext, users: readonly VirtualUser[]): void
   for (const user of users) {
     user.onMessage((chatId, seq, text) => {
       const sentAt = ctx.ledger.delivered(chatId, user.id, seq, text);
-      if (sentAt !== undefined) ctx.rec.delivered(performance.now() - sentAt);
+      if (sentAt === undefined) return;
+      const ms = performance.now() - sentAt;
+      ctx.rec.delivered(ms);
+      ctx.samples?.deliveries.push({
+        chatId,
+        from: ctx.ledger.senderOf(text) ?? "",
+        to: user.id,
+        ms,
+        at: Date.now() - ms,
+      });
     });
   }
 }
