@@ -76,6 +76,11 @@ export class ActorHost {
   private inFlight = 0;
   private lastActivity: number;
   private lastSnapshotAt: number;
+  /**
+   * This actor's share of the snapshot age, 0.75–1.25: actors activated together (a ramp, a
+   * restart) would otherwise all come due in the same sweep and snapshot at once.
+   */
+  private readonly snapshotAgeFactor = 0.75 + Math.random() * 0.5;
   /** Due time last written to the reminder index (undefined: nothing written yet). */
   private registeredWake: number | undefined;
   /** Highest outbox number whose record is durable: only those entries may be delivered. */
@@ -417,11 +422,15 @@ export class ActorHost {
     );
   }
 
-  /** Snapshots if turns were persisted since the last snapshot and it is older than `maxAgeMs`. */
-  snapshotIfStale(now: number, maxAgeMs: number): void {
-    if (this.phase === "active" && this.turnsSinceSnapshot > 0 && now - this.lastSnapshotAt >= maxAgeMs) {
-      void this.snapshot();
-    }
+  /**
+   * Snapshots if turns were persisted since the last snapshot and it is older than this actor's
+   * share of `maxAgeMs` (jittered ±25 %). Returns whether it started one.
+   */
+  snapshotIfStale(now: number, maxAgeMs: number): boolean {
+    const stale = now - this.lastSnapshotAt >= maxAgeMs * this.snapshotAgeFactor;
+    if (this.phase !== "active" || this.turnsSinceSnapshot === 0 || !stale) return false;
+    void this.snapshot();
+    return true;
   }
 
   /**

@@ -60,7 +60,9 @@ export abstract class ActorRoom extends Room {
     // One instance per actor per process: Colyseus keys a process's rooms, their IPC channel and
     // their listing by id, so a second one would take the first one's place, and whichever
     // disposed first would unregister the other (a live instance nobody can reach). A creation
-    // lands here while the actor runs here when the directory lost its listing (a Redis restart).
+    // lands here while the actor runs here when the directory lost its listing (a Redis restart)
+    // or when two creations of one actor race on this process (both users of a new direct chat
+    // at once); the loser's caller gets a retryable refusal and its retry reaches the winner.
     if (await this.runtime.runsLocally(this.roomId)) {
       throw new Error(`actor ${this.roomId} is already active on this process`);
     }
