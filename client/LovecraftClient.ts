@@ -41,6 +41,12 @@ export class LovecraftError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * The `cid` of the command this error answers. After a retryable failure the command may still
+   * land (its turn was queued); pass it back as `send(…, { cid })` to retry without doubling it.
+   */
+  cid?: string;
 }
 
 /** Events the SDK emits: the server's, plus `resync` (history past retention) and `status`. */
@@ -169,9 +175,20 @@ export class LovecraftClient {
     return this.sync();
   }
 
-  /** Sends one command; resolves with its result once the server acknowledged it (durably). */
-  send<T extends CommandType>(type: T, input: Omit<CommandInput<T>, "type">): Promise<CommandResults[T]> {
-    const cid = newCid();
+  /**
+   * Sends one command; resolves with its result once the server acknowledged it (durably).
+   * `options.cid` re-sends a command that failed with a retryable error (`error.cid`): the server
+   * answers a known `cid` with its first answer instead of applying it again.
+   */
+  send<T extends CommandType>(
+    type: T,
+    input: Omit<CommandInput<T>, "type">,
+    options: { cid?: string } = {},
+  ): Promise<CommandResults[T]> {
+    const cid = options.cid ?? newCid();
+    if (this.pending.has(cid)) {
+      return Promise.reject(new LovecraftError("BAD_REQUEST", `command ${cid} is already pending`));
+    }
     const frame = { ...input, type, cid };
     if (JSON.stringify(frame).length > MAX_COMMAND_BYTES) {
       // The server would close the socket on it, and a re-send after reconnecting would again.
@@ -345,6 +362,7 @@ export class LovecraftClient {
     if (!pending) return;
     this.pending.delete(cid);
     clearTimeout(pending.timer);
+    if (error) error.cid = cid;
     if (error) pending.reject(error);
     else pending.resolve(value);
   }

@@ -6,6 +6,7 @@ import {
   LovecraftError,
   MessageType,
   PROTOCOL_VERSION,
+  type Session,
 } from "../../client/index.js";
 import { useRealtimeServer } from "../support/realtimeServer.js";
 import { matchUsers, record, type TestUser, waitFor } from "../support/realtimeUsers.js";
@@ -159,6 +160,36 @@ describe("realtime through the SDK", () => {
     const { messages } = await ivan.client.send("chat.history", { chatId, limit: 100 });
     expect(messages).toHaveLength(30);
   }, 60_000);
+
+  it("re-sending a failed command with its cid (error.cid) applies it once", async () => {
+    const olga = await user("Olga");
+    const pete = await user("Pete");
+    const chatId = await matchUsers(olga, pete);
+    // A second device of Olga's that gives up on every command at once: the command still
+    // reaches the server and lands, but the app only sees a retryable TIMEOUT.
+    const impatient = new LovecraftClient({ url: rt.baseUrl, commandTimeoutMs: 1, retries: 0 });
+    rt.track(impatient);
+    impatient.useSession((olga.client as unknown as { session: Session }).session);
+    let online = false;
+    impatient.on("status", (s) => {
+      if (s.status === "online") online = true;
+    });
+    await impatient.connect().catch(() => undefined); // its own sync times out too
+    await waitFor(() => online, "second device online");
+    const failed = await impatient.send("chat.send", { chatId, text: "only once" }).then(
+      () => undefined,
+      (err: unknown) => err as LovecraftError,
+    );
+    expect(failed?.code).toBe("TIMEOUT");
+    expect(failed?.retryable).toBe(true);
+    expect(failed?.cid).toMatch(/^[A-Za-z0-9_-]+$/);
+    // The app retries on a patient device with the same cid: the first answer, not a new message.
+    const retried = await olga.client.send("chat.send", { chatId, text: "only once" }, { cid: failed?.cid });
+    const again = await olga.client.send("chat.send", { chatId, text: "only once" }, { cid: failed?.cid });
+    expect(again.seq).toBe(retried.seq);
+    const { messages } = await pete.client.send("chat.history", { chatId, limit: 10 });
+    expect(messages.filter((m) => m.text === "only once")).toHaveLength(1);
+  });
 
   it("catches up a device that was offline, from its last seen seq", async () => {
     const judy = await user("Judy");
