@@ -33,9 +33,22 @@ export function originAllowed(allowed: readonly string[], origin: string | undef
   return origin === undefined || origin === "" || allowed.includes("*") || allowed.includes(origin);
 }
 
+/**
+ * Colyseus' in-process presence. Every member of a group chat (and everyone following a user's
+ * presence) listens on one channel, so a channel has as many listeners as members: lift Node's
+ * "possible leak" warning at 10, as RedisPresence does for its own emitter.
+ */
+function localPresence(): LocalPresence {
+  const presence = new LocalPresence();
+  (
+    presence as unknown as { subscriptions: { setMaxListeners(n: number): void } }
+  ).subscriptions.setMaxListeners(0);
+  return presence;
+}
+
 /** Builds (but does not start) the Colyseus server with the REST app mounted under it. */
 export function createRealtimeServer(options: RealtimeOptions): Server {
-  const presence: Presence = options.redisUrl ? new RedisPresence(options.redisUrl) : new LocalPresence();
+  const presence: Presence = options.redisUrl ? new RedisPresence(options.redisUrl) : localPresence();
   const driver: MatchMakerDriver = options.redisUrl
     ? new AtomicRedisDriver(options.redisUrl)
     : new IndexedLocalDriver();
