@@ -9,10 +9,9 @@
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { freePort } from "../../test/support/redisServer.js";
 import { type ServerProcess, startServerProcess, waitForExit } from "../../test/support/serverProcess.js";
 import type { LoadTestResult } from "../lib/result.js";
@@ -26,17 +25,27 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const SHAPES = [
   { name: "dm", scenario: "dm" as const, users: 400, rate: 1, groupSize: 2 },
   { name: "group", scenario: "group" as const, users: 200, rate: 4, groupSize: 50 },
+  // The issue's fan-out target: ≥ 25,000 deliveries/s in 50-member groups (10 groups × 50 msg/s).
+  {
+    name: "group-high",
+    scenario: "group" as const,
+    users: 500,
+    rate: Number(process.env.BENCH_GROUP_HIGH_RATE ?? 50),
+    groupSize: 50,
+  },
 ];
 type Target = "ws" | "socketio" | "lovecraft";
 
-/** Starts a baseline as its own process (so its CPU and RSS are its own) on a free port. */
+/**
+ * Starts a baseline as its own process (so its CPU and RSS are its own) on a free port, compiled
+ * like the Lovecraft node (plain `node`, no loader), so no side pays for tsx.
+ */
 async function startBaseline(kind: "ws" | "socketio") {
   const port = await freePort();
-  const script = kind === "ws" ? "loadtest/baselines/wsServer.ts" : "loadtest/baselines/socketioServer.ts";
-  const loader = pathToFileURL(
-    join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/loader.mjs"),
-  ).href;
-  const child = spawn(process.execPath, ["--import", loader, join(ROOT, script), "--port", String(port)], {
+  compiledBenchNode(); // builds dist/ (once), baselines included
+  const script =
+    kind === "ws" ? "dist/loadtest/baselines/wsServer.js" : "dist/loadtest/baselines/socketioServer.js";
+  const child = spawn(process.execPath, [join(ROOT, script), "--port", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   await new Promise<void>((resolve, reject) => {
