@@ -19,6 +19,7 @@ import type { Logger } from "../logger.js";
 import type { AccountStore } from "../persistence/stores/AccountStore.js";
 import type { EventStore } from "../persistence/stores/contentStores.js";
 import type { ProfileDirectory } from "../persistence/stores/ProfileDirectory.js";
+import { eventFrame } from "./eventFrames.js";
 import { SocketGuard } from "./SocketGuard.js";
 import { corkUntilNextTick } from "./socketCork.js";
 import { UserSession } from "./UserSession.js";
@@ -166,8 +167,12 @@ export function createUserRoom(deps: UserRoomDeps) {
           presence: this.presence,
           state: () => this.userState,
           broadcast: (event: ServerEvent) => {
-            for (const device of this.clients) corkUntilNextTick(device);
-            this.broadcast(MessageType.EVENT, event);
+            const frame = eventFrame(event);
+            for (const device of this.clients) {
+              corkUntilNextTick(device);
+              // Queued while the device is still joining, sent at once when joined.
+              device.enqueueRaw(frame);
+            }
           },
           closeDevices: (code, familyId) => {
             for (const c of this.clients) {
