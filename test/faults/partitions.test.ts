@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { azuriteConnectionString, type RunningAzurite, startAzurite } from "../support/azurite.js";
+import { callCounter } from "../support/counterLedger.js";
 import { type FaultProxy, startFaultProxy } from "../support/faultProxy.js";
 import { getJson, type Json } from "../support/http.js";
 import { type RunningRedis, redisAvailability, startRedis } from "../support/redisServer.js";
@@ -36,19 +37,8 @@ describe.runIf(run)("faults: partitions and slow storage", () => {
     DIRECTORY_SWEEP_MS: "1000",
   });
 
-  async function call(node: ServerProcess, id: string, command: unknown, key?: string): Promise<Json> {
-    try {
-      const res = await fetch(`${node.baseUrl}/test/call`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ kind: "counter", id, command, ...(key ? { key } : {}) }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      return await res.json();
-    } catch (err) {
-      return { ok: false, error: { code: "CLIENT_TIMEOUT", message: String(err), retryable: true } };
-    }
-  }
+  const call = (node: ServerProcess, id: string, command: unknown, key?: string): Promise<Json> =>
+    callCounter(node.baseUrl, id, command, key);
 
   const hosts = async (node: ServerProcess, id: string) =>
     ((await getJson(`${node.baseUrl}/test/actors`)).body as { roomId: string }[]).some(

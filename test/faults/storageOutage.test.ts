@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LovecraftClient, LovecraftError } from "../../client/index.js";
 import { RETRYABLE } from "../../protocol/errors.js";
 import { azuriteConnectionString, type RunningAzurite, startAzurite } from "../support/azurite.js";
+import { callCounter } from "../support/counterLedger.js";
 import { type FaultProxy, startFaultProxy } from "../support/faultProxy.js";
 import { reportFault } from "../support/faultReport.js";
 import type { Json } from "../support/http.js";
@@ -77,20 +78,9 @@ describe("faults: storage unavailable", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function call(id: string, command: unknown, key?: string): Promise<Json> {
-    try {
-      const res = await fetch(`${node.baseUrl}/test/call`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ kind: "counter", id, command, ...(key ? { key } : {}) }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      return await res.json();
-    } catch (err) {
-      // A call the node never answered: reported as its own code, which the bound check refuses.
-      return { ok: false, error: { code: "CLIENT_TIMEOUT", message: String(err), retryable: true } };
-    }
-  }
+  // A call the node never answered comes back as its own CLIENT_* code, which the bound check refuses.
+  const call = (id: string, command: unknown, key?: string): Promise<Json> =>
+    callCounter(node.baseUrl, id, command, key);
 
   const readiness = async () => {
     const res = await fetch(`${node.baseUrl}/health/ready`, { signal: AbortSignal.timeout(10_000) });
