@@ -60,7 +60,8 @@ export class SqliteTableStore implements TableStore {
     this.worker = new Worker(new URL(`./sqliteWorker${self}`, import.meta.url), {
       workerData: { [WORKER_MARK]: path },
     });
-    // The worker must not keep a process alive by itself (scripts that never close the store).
+    // The thread keeps the process alive only while an answer is owed (scripts that never close
+    // the store still exit; one awaiting a write does not exit before it is durable).
     this.worker.unref();
     this.worker.on("message", (message: WorkerResponse[] | { ready: boolean; message?: string }) => {
       if (!Array.isArray(message)) {
@@ -74,6 +75,7 @@ export class SqliteTableStore implements TableStore {
         if (answer.ok) waiter.resolve(answer.value);
         else waiter.reject(errorFrom(answer.error));
       }
+      if (this.pending.size === 0) this.worker.unref();
     });
     this.worker.on("error", (err) => this.fail(`embedded store thread failed: ${err.message}`));
     this.worker.on("exit", () => this.fail("embedded store thread stopped"));
@@ -195,6 +197,7 @@ export class SqliteTableStore implements TableStore {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
       this.outbox.push({ ...request, id } as WorkerRequest);
       this.transfer.push(...transferable(request));
