@@ -52,6 +52,9 @@ export function failure(code: string, message: string, retryable: boolean, detai
 
 const unavailable = (why: string) => failure(ErrorCode.ACTOR_UNAVAILABLE, why, true);
 
+/** Turns since the last snapshot below which age alone does not trigger one (see snapshotIfStale). */
+const MIN_TURNS_FOR_AGE_SNAPSHOT = 10;
+
 /**
  * One activation of one actor: the mailbox, the turns, the output gate and the outbox.
  *
@@ -423,12 +426,17 @@ export class ActorHost {
   }
 
   /**
-   * Snapshots if turns were persisted since the last snapshot and it is older than this actor's
-   * share of `maxAgeMs` (jittered ±25 %). Returns whether it started one.
+   * Snapshots if at least `MIN_TURNS_FOR_AGE_SNAPSHOT` turns were persisted since the last
+   * snapshot and it is older than this actor's share of `maxAgeMs` (jittered ±25 %). Returns
+   * whether it started one. A shorter log tail replays in microseconds, and every user who just
+   * connected has a few turns: without the minimum, 10,000 fresh actors each wrote a snapshot a
+   * minute after the ramp (≈10 s of CPU) for nothing a replay would miss. Deactivation still
+   * snapshots any tail, and `snapshotEvery` turns still bounds the log.
    */
   snapshotIfStale(now: number, maxAgeMs: number): boolean {
     const stale = now - this.lastSnapshotAt >= maxAgeMs * this.snapshotAgeFactor;
-    if (this.phase !== "active" || this.turnsSinceSnapshot === 0 || !stale) return false;
+    if (this.phase !== "active" || this.turnsSinceSnapshot < MIN_TURNS_FOR_AGE_SNAPSHOT || !stale)
+      return false;
     void this.snapshot();
     return true;
   }
