@@ -6,6 +6,7 @@ import { azuriteConnectionString, type RunningAzurite, startAzurite } from "../s
 import { callCounter } from "../support/counterLedger.js";
 import { type FaultProxy, startFaultProxy } from "../support/faultProxy.js";
 import { getJson, type Json } from "../support/http.js";
+import { waitFor } from "../support/realtimeUsers.js";
 import { type RunningRedis, redisAvailability, startRedis } from "../support/redisServer.js";
 import { type ServerProcess, startServerProcess } from "../support/serverProcess.js";
 
@@ -44,15 +45,6 @@ describe.runIf(run)("faults: partitions and slow storage", () => {
     ((await getJson(`${node.baseUrl}/test/actors`)).body as { roomId: string }[]).some(
       (r) => r.roomId === `counter_${id}`,
     );
-
-  async function until(check: () => Promise<boolean>, what: string, ms: number): Promise<number> {
-    const started = Date.now();
-    for (;;) {
-      if (await check()) return Date.now() - started;
-      if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   /**
    * An actor id that placement puts on `node` (bounded search, over about 10 s: a node that was
@@ -116,7 +108,7 @@ describe.runIf(run)("faults: partitions and slow storage", () => {
     redisProxy.set("blackhole");
     const cutAt = Date.now();
     // Node A must give the actor up within its local lease budget (0.8 × TTL + one renewal tick).
-    await until(async () => !(await hosts(a, id)), "node A to stop hosting the actor", 5_000);
+    await waitFor(async () => !(await hosts(a, id)), "node A to stop hosting the actor", 5_000);
     const stoppedAfter = Date.now() - cutAt;
     expect(stoppedAfter).toBeLessThan(LEASE_MS + 1_000);
 
@@ -164,7 +156,7 @@ describe.runIf(run)("faults: partitions and slow storage", () => {
     expect(ready.status).toBe(503);
 
     tableProxy.set("pass");
-    await until(async () => (await fetch(`${a.baseUrl}/health/ready`)).status === 200, "readiness", 15_000);
+    await waitFor(async () => (await fetch(`${a.baseUrl}/health/ready`)).status === 200, "readiness", 15_000);
     // The client retries the same key until it is answered: applied exactly once either way.
     let again: Json;
     for (let i = 0; i < 20; i++) {

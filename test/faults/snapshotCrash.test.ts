@@ -18,6 +18,7 @@ import { type FaultProxy, startFaultProxy } from "../support/faultProxy.js";
 import { reportFault } from "../support/faultReport.js";
 import { getJson } from "../support/http.js";
 import { type HttpSnoop, type SnoopedRequest, startHttpSnoop } from "../support/httpSnoop.js";
+import { waitFor } from "../support/realtimeUsers.js";
 import { type RunningRedis, redisAvailability, startRedis } from "../support/redisServer.js";
 import { type ServerProcess, startServerProcess } from "../support/serverProcess.js";
 
@@ -30,21 +31,6 @@ const { run } = redisAvailability();
  * snapshots every 100 turns on its own.
  */
 const FREQUENT_SNAPSHOTS = { ACTOR_IDLE_MS: "2000", ACTOR_SNAPSHOT_MAX_AGE_MS: "1" };
-
-/** Polls until `check` gives a value other than undefined or false (bounded). */
-async function until<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  ms: number,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /**
  * kill -9 of a node while one of its actors is writing a snapshot, on Azure Table storage
@@ -100,13 +86,17 @@ describe.runIf(run)("faults: kill -9 during a snapshot write (Azure storage)", (
    * is placed on once the others' directory sweep has dropped its dead predecessor).
    */
   async function idOnA(prefix: string): Promise<string> {
+    const misses = new Map<string, number>();
     for (let i = 0; i < 60; i++) {
       const id = `${prefix}-${i}`;
       const answer = await callCounter(a.baseUrl, id, { type: "get" });
       if (answer.ok && (await hosted(a, id))) return id;
+      const why = answer.ok ? "placed on B" : String(answer.error?.code);
+      misses.set(why, (misses.get(why) ?? 0) + 1);
       await new Promise((r) => setTimeout(r, 150));
     }
-    throw new Error(`no ${prefix} actor landed on node A`);
+    // The tally says whether A was never chosen by placement or its activations kept failing.
+    throw new Error(`no ${prefix} actor landed on node A: ${JSON.stringify([...misses])}`);
   }
 
   /** A snapshot transaction of this actor: the batch that writes its `snap` row. */
@@ -170,7 +160,7 @@ describe.runIf(run)("faults: kill -9 during a snapshot write (Azure storage)", (
 
     // Warm up: acknowledged adds and at least one completed snapshot of this actor, so recovery
     // has a snapshot and a log tail to combine.
-    await until(
+    await waitFor(
       () => ledger.acked().length >= 30 && snoop.requests.some((r) => snapshotOf(id)(r) && r.respondedAt),
       "acks and a first snapshot",
       20_000,
@@ -193,12 +183,12 @@ describe.runIf(run)("faults: kill -9 during a snapshot write (Azure storage)", (
 
     if (how === "torn") {
       // Verified in flight: bytes of the request are held, no answer exists, storage unchanged.
-      await until(() => held() > 0, "held snapshot bytes", 5_000);
+      await waitFor(() => held() > 0, "held snapshot bytes", 5_000);
       expect(request.respondedAt).toBeUndefined();
       expect((await journal.readHead(actorKey))?.head.snapSeq).toBeLessThan(snapSeq);
     } else {
       // Verified landed but unanswered: storage answered (held here), the head points at it.
-      await until(() => request.respondedAt, "storage to answer the snapshot", 10_000);
+      await waitFor(() => request.respondedAt, "storage to answer the snapshot", 10_000);
       expect(request.response).toMatch(/^HTTP\/1\.1 202/);
       const landed = await journal.readHead(actorKey);
       expect(landed?.head).toMatchObject({ snapSeq, epoch: epochOnA, snapEncoding: "inline" });
@@ -237,7 +227,7 @@ describe.runIf(run)("faults: kill -9 during a snapshot write (Azure storage)", (
     const acked = ledger.acked();
     expect(ledger.unacked()).toEqual([]); // every add got its answer (retries kept the same key)
 
-    const served = await until(
+    const served = await waitFor(
       async () => {
         const answer = await callCounter((target as ServerProcess).baseUrl, id, { type: "get" });
         return answer.ok ? answer.value : undefined;
@@ -337,7 +327,7 @@ describe("faults: kill -9 during snapshot activity (embedded store)", () => {
     let lastHeads = new Map<string, number>();
     for (let crash = 1; crash <= 3; crash++) {
       const goal = ledger.acked().length + 150;
-      await until(() => ledger.acked().length >= goal, `${goal} acks`, 30_000);
+      await waitFor(() => ledger.acked().length >= goal, `${goal} acks`, 30_000);
       await new Promise((r) => setTimeout(r, Math.random() * 200));
       target = undefined;
       const killedAt = Date.now();
@@ -367,7 +357,7 @@ describe("faults: kill -9 during snapshot activity (embedded store)", () => {
       }
       node = await start();
       target = node;
-      await until(() => ledger.firstAckAfter(killedAt), "an ack after the restart", 30_000);
+      await waitFor(() => ledger.firstAckAfter(killedAt), "an ack after the restart", 30_000);
       recoveries.push((ledger.firstAckAfter(killedAt) as number) - killedAt);
     }
     stopped = true;

@@ -97,15 +97,6 @@ describe("faults: storage unavailable", () => {
     return sum;
   };
 
-  async function until(check: () => Promise<boolean>, what: string, ms: number): Promise<number> {
-    const started = Date.now();
-    for (;;) {
-      if (await check()) return Date.now() - started;
-      if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   it("refuses with retryable codes within a bound, fails readiness, then recovers without a restart; every operation applies exactly once", async () => {
     // --- before: a hot counter, two chat users, and a second device of Ann that never retries.
     const ann = await connectedUser(node.baseUrl, "Ann");
@@ -170,12 +161,12 @@ describe("faults: storage unavailable", () => {
 
     // Readiness fails (storage is a readiness check), and the error counter rises once the Azure
     // SDK's own retries of an operation have run out.
-    await until(async () => (await readiness()).status === 503, "readiness to fail", 10_000);
+    await waitFor(async () => (await readiness()).status === 503, "readiness to fail", 10_000);
     const notReady = await readiness();
     expect(notReady.status).toBe(503);
     expect(notReady.body.error.code).toBe("NOT_READY");
     expect(notReady.body.error.details.storage).not.toBe("ok");
-    await until(async () => (await storageErrors()) > errorsBefore, "the storage error counter", 15_000);
+    await waitFor(async () => (await storageErrors()) > errorsBefore, "the storage error counter", 15_000);
     const errorsDuring = await storageErrors();
 
     const remaining = OUTAGE_MS - (Date.now() - outageAt);
@@ -231,7 +222,7 @@ describe("faults: storage unavailable", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(Number.isFinite(recoveryMs)).toBe(true);
-    await until(async () => (await readiness()).status === 200, "readiness", 20_000);
+    await waitFor(async () => (await readiness()).status === 200, "readiness", 20_000);
     const readyAfterMs = Date.now() - healAt;
     for (let i = 0; i < 4; i++) expect((await add(`after-${i}`)).answer.ok).toBe(true);
     await Promise.all(chatsDuring); // the SDK carried them across the outage…

@@ -22,15 +22,18 @@ export async function connectedUser(url: string, name: string): Promise<TestUser
   return { client, id: session.user.id, name, password };
 }
 
-/** Polls until `check` returns a value (not undefined/false) or the time runs out (bounded). */
+/**
+ * Polls until `check` (sync or async) returns a value (not undefined/false) or the time runs out
+ * (bounded).
+ */
 export async function waitFor<T>(
-  check: () => T | undefined | false,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
   timeoutMs = 10_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
