@@ -1,6 +1,5 @@
 import { LocalPresence, type MatchMakerDriver, type Presence, Server } from "@colyseus/core";
 import { RedisPresence } from "@colyseus/redis-presence";
-import { WebSocketTransport } from "@colyseus/ws-transport";
 import type { Express } from "express";
 import type { ActorRuntime, RoomClass } from "./actors/runtime/ActorRuntime.js";
 import { AtomicRedisDriver } from "./actors/runtime/AtomicRedisDriver.js";
@@ -8,6 +7,7 @@ import { IndexedLocalDriver } from "./actors/runtime/IndexedLocalDriver.js";
 import { placeActor } from "./actors/runtime/placement.js";
 import type { Logger } from "./logger.js";
 import { roomDefinitions } from "./rooms/index.js";
+import { StaggeredPingTransport } from "./rooms/StaggeredPingTransport.js";
 
 export interface RealtimeOptions {
   readonly redisUrl: string | undefined;
@@ -24,7 +24,8 @@ export interface RealtimeOptions {
 /**
  * Transport settings chosen deliberately (shared/notes/colyseus-0.18.md): the stock 3 s ping
  * walks every socket at once and froze the loop for ≈200 ms at 10,000 clients; 25 s is what load
- * balancers assume. Payloads above 64 KiB are refused at the frame level.
+ * balancers assume, and the pings are spread over those 25 s (StaggeredPingTransport). Payloads
+ * above 64 KiB are refused at the frame level.
  */
 const TRANSPORT = { pingInterval: 25_000, pingMaxRetries: 2, maxPayload: 64 * 1024 } as const;
 
@@ -53,7 +54,7 @@ export function createRealtimeServer(options: RealtimeOptions): Server {
     ? new AtomicRedisDriver(options.redisUrl)
     : new IndexedLocalDriver();
   const server = new Server({
-    transport: new WebSocketTransport({
+    transport: new StaggeredPingTransport({
       ...TRANSPORT,
       // A browser page from another site must not open a socket with a user's token (CSWSH).
       verifyClient: ({ origin }: { origin?: string }) => originAllowed(options.corsOrigins, origin),

@@ -4,6 +4,7 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { type Express, json } from "express";
 import type { ActorRuntime } from "../../server/actors/runtime/ActorRuntime.js";
 import { loadSigningKey } from "../../server/auth/signingKey.js";
@@ -80,7 +81,11 @@ function routes(app: Express, actors: ActorRuntime): void {
     res.json(await timedPool(n, 1, async () => (await actors.call(ref(id), { type: "get" })).ok));
   });
 
-  /** CPU profile of this process for `seconds`: the functions with the most self time. */
+  /**
+   * CPU profile of this process for `seconds`: the functions with the most self time. With
+   * `path`, the whole profile is also written there (open it in Chrome DevTools, or sum inclusive
+   * time per function) — for call trees, not just the hottest leaves.
+   */
   app.get("/bench/profile", async (req, res) => {
     const { Session } = await import("node:inspector/promises");
     const session = new Session();
@@ -90,6 +95,7 @@ function routes(app: Express, actors: ActorRuntime): void {
     await new Promise((r) => setTimeout(r, num(req.query.seconds, 10) * 1000));
     const { profile } = await session.post("Profiler.stop");
     session.disconnect();
+    if (typeof req.query.path === "string") await writeFile(req.query.path, JSON.stringify(profile));
     const self = new Map<string, number>();
     const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples?.length ?? 1);
     const counts = new Map<number, number>();

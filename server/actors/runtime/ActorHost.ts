@@ -428,17 +428,22 @@ export class ActorHost {
   /**
    * Snapshots if at least `MIN_TURNS_FOR_AGE_SNAPSHOT` turns were persisted since the last
    * snapshot and it is older than this actor's share of `maxAgeMs` (jittered ±25 %). Returns
-   * whether it started one. A shorter log tail replays in microseconds, and every user who just
+   * the snapshot's completion if it started one. A shorter log tail replays in microseconds, and every user who just
    * connected has a few turns: without the minimum, 10,000 fresh actors each wrote a snapshot a
    * minute after the ramp (≈10 s of CPU) for nothing a replay would miss. Deactivation still
    * snapshots any tail, and `snapshotEvery` turns still bounds the log.
    */
-  snapshotIfStale(now: number, maxAgeMs: number): boolean {
-    const stale = now - this.lastSnapshotAt >= maxAgeMs * this.snapshotAgeFactor;
-    if (this.phase !== "active" || this.turnsSinceSnapshot < MIN_TURNS_FOR_AGE_SNAPSHOT || !stale)
-      return false;
-    void this.snapshot();
-    return true;
+  snapshotIfStale(now: number, maxAgeMs: number): Promise<void> | undefined {
+    return this.isStale(now, maxAgeMs) ? this.snapshot() : undefined;
+  }
+
+  /** Whether `snapshotIfStale` would snapshot now. */
+  isStale(now: number, maxAgeMs: number): boolean {
+    return (
+      this.phase === "active" &&
+      this.turnsSinceSnapshot >= MIN_TURNS_FOR_AGE_SNAPSHOT &&
+      now - this.lastSnapshotAt >= maxAgeMs * this.snapshotAgeFactor
+    );
   }
 
   /**

@@ -16,6 +16,7 @@ import { ActorRoom, type ActorRoomRuntime } from "./ActorRoom.js";
 import type { LeaseManager } from "./leases.js";
 import type { ActorRuntimeMetrics } from "./metrics.js";
 import { sweepReminders } from "./reminderSweep.js";
+import { SnapshotPacer } from "./SnapshotPacer.js";
 import type { ActorRef, AnyActorDefinition, CallEnvelope, CallResult, Publication } from "./types.js";
 
 export interface RuntimeOptions {
@@ -55,11 +56,11 @@ export interface CallOptions {
 const MAX_ATTEMPTS = 6;
 const HOSTLESS_GRACE_MS = 60_000;
 /**
- * Age-based snapshots one sweep may start. They are housekeeping (the log replays without them),
- * and 10,000 actors activated together came due together: every 5 s sweep snapshotted a few
- * thousand at once, which stalled every chat on the node for up to 2 s (measured, Azurite).
+ * Age-based snapshots in flight at once per process (see SnapshotPacer). 10,000 actors activated
+ * together come due together; started at once they stalled every chat on the node for up to 2 s
+ * (Azurite), and 200 at a time still for 250–470 ms every 5 s (embedded store).
  */
-const SNAPSHOTS_PER_SWEEP = 200;
+const AGE_SNAPSHOTS_IN_FLIGHT = 4;
 /** A listing of ours this old with no local room is a leftover, not a room being created. */
 const STALE_LISTING_MS = 10_000;
 /** Listings younger than this may not have their IPC subscription yet. */
@@ -94,6 +95,10 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
   private readonly callTimeoutMs: number;
   private readonly idleMs: number;
   private readonly snapshotMaxAgeMs: number;
+  private readonly ageSnapshots = new SnapshotPacer<ActorRoom>(
+    (room) => room.host?.snapshotIfStale(Date.now(), this.snapshotMaxAgeMs),
+    AGE_SNAPSHOTS_IN_FLIGHT,
+  );
 
   constructor(private readonly options: RuntimeOptions) {
     for (const d of options.definitions) this.definitions.set(d.kind, d);
@@ -394,14 +399,13 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
       this.created.delete(room);
       void room.disconnect(CloseCode.MOVING).catch(() => undefined);
     }
-    let snapshots = 0;
     for (const room of this.localActors()) {
       const host = room.host;
       if (!host) continue;
       if (room.clients.length === 0 && host.isIdle(now, this.idleMs)) {
         void this.deactivateLocal(room.roomId);
-      } else if (snapshots < SNAPSHOTS_PER_SWEEP && host.snapshotIfStale(now, this.snapshotMaxAgeMs)) {
-        snapshots++;
+      } else if (host.isStale(now, this.snapshotMaxAgeMs)) {
+        this.ageSnapshots.offer(room);
       }
     }
   }
@@ -450,6 +454,7 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
   /** Stops idle, reminder and directory sweeps (first step of a drain: no new activations). */
   stopSweeps(): void {
     clearInterval(this.sweeper);
+    this.ageSnapshots.clear();
     clearInterval(this.reminderTimer);
     clearInterval(this.directoryTimer);
   }
