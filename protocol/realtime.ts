@@ -140,7 +140,14 @@ export interface ChatMembership {
   readonly fromSeq: number;
 }
 
-/** The owner's view of their user actor, sent after `sync` and on every change (`me` event). */
+/** Notifications a user actor keeps (the oldest is dropped beyond this). */
+export const MAX_NOTIFICATIONS = 100;
+
+/**
+ * The owner's view of their user actor, sent after `sync` and on every change (`me` event)
+ * except a new notification alone, which comes as a `notification` event: apply it with
+ * `withNotification`.
+ */
 export interface Me {
   readonly userId: string;
   readonly profile: Profile;
@@ -153,6 +160,17 @@ export interface Me {
   readonly chats: readonly ChatMembership[];
   readonly notifications: readonly Notification[];
   readonly unreadNotifications: number;
+}
+
+/** `me` after a `notification` event: what the server's next `me` would hold. */
+export function withNotification(me: Me, notification: Notification): Me {
+  if (me.notifications.some((n) => n.id === notification.id)) return me;
+  const notifications = [...me.notifications, notification].slice(-MAX_NOTIFICATIONS);
+  return {
+    ...me,
+    notifications,
+    unreadNotifications: notifications.filter((n) => !n.read).length,
+  };
 }
 
 // --- chats ------------------------------------------------------------------------------------

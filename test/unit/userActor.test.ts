@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type Notification, withNotification } from "../../protocol/realtime.js";
 import { directChatId, groupChatId, userChannel } from "../../server/actors/channels.js";
 import { chatActor } from "../../server/actors/chat/ChatActor.js";
 import type { ActorRef, Decision } from "../../server/actors/runtime/types.js";
@@ -246,6 +247,26 @@ describe("userActor: messages from actors", () => {
       ok: true,
       reply: null,
     });
+  });
+
+  it("sends a new notification as its own event, not a rebuilt view, and the client's copy matches", () => {
+    const alice = newUser("alice");
+    accepted(alice.run({ type: "chatActivity", chatId: GROUP, seq: 1, by: "carol" }, fromChat(GROUP)));
+    accepted(alice.run({ type: "notifications.read" }));
+    // What a device holds after its last `me`; then only `notification` events arrive.
+    let client = meOf(alice.state);
+    for (let seq = 2; seq <= MAX_NOTIFICATIONS + 10; seq++) {
+      const decision = alice.run({ type: "chatActivity", chatId: GROUP, seq, by: "carol" }, fromChat(GROUP));
+      expect(published(decision, "me")).toEqual([]);
+      const [event] = published(decision, "notification") as { type: string; notification: Notification }[];
+      client = withNotification(client, event?.notification as Notification);
+    }
+    // The same view the server would send now: capped at MAX_NOTIFICATIONS, unread counted.
+    expect(client).toEqual(meOf(alice.state));
+    expect(client.unreadNotifications).toBe(MAX_NOTIFICATIONS);
+    // Applying one twice (a re-sent event) changes nothing.
+    const last = client.notifications.at(-1) as Notification;
+    expect(withNotification(client, last)).toBe(client);
   });
 
   it("turns chatActivity into message notifications that can be read by id or all at once", () => {

@@ -22,8 +22,13 @@ export function accept(
     channel: userChannel(state.id),
     message,
   }));
-  // A marker: the room rebuilds the owner's view from the (by then updated) state.
-  if (events.length > 0) publish.push({ channel: userChannel(state.id), message: { type: "me" } });
+  // A marker: the room rebuilds the owner's view from the (by then updated) state. Not for a new
+  // notification alone: it reaches the devices as its own `notification` event, and rebuilding
+  // the whole view (up to 100 notifications) for each chat message a user received was the
+  // largest single cost of a DM (the view's clone, encoding and socket write).
+  if (events.some((e) => e.type !== "notified")) {
+    publish.push({ channel: userChannel(state.id), message: { type: "me" } });
+  }
   return {
     ok: true,
     reply,

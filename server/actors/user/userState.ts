@@ -1,12 +1,13 @@
-import type {
-  ChatMembership,
-  Me,
-  Notification,
-  NotificationKind,
-  Preferences,
-  Privacy,
-  Profile,
-  PublicProfile,
+import {
+  type ChatMembership,
+  MAX_NOTIFICATIONS,
+  type Me,
+  type Notification,
+  type NotificationKind,
+  type Preferences,
+  type Privacy,
+  type Profile,
+  type PublicProfile,
 } from "../../../protocol/realtime.js";
 
 /**
@@ -14,7 +15,7 @@ import type {
  * `evolve` (the runtime owns the state exclusively). Maps are keyed by the other user's id.
  */
 
-export const MAX_NOTIFICATIONS = 100;
+export { MAX_NOTIFICATIONS };
 export const MAX_PHOTOS = 6;
 const MAX_REPORTS = 100;
 

@@ -1,7 +1,15 @@
 import { applyEntry, type ChatState, emptyChat, peerOf, withMembership, withSummary } from "./chatModel";
 import { codeOf, describeClose, describeError } from "./errors";
 import { navigate } from "./router";
-import type { ClientEvents, CommandResults, Me, PresenceInfo, Session, Status } from "./sdk";
+import {
+  type ClientEvents,
+  type CommandResults,
+  type Me,
+  type PresenceInfo,
+  type Session,
+  type Status,
+  withNotification,
+} from "./sdk";
 import { forgetSession, savedLastSeqs, savedSession, saveLastSeqs, WebClient } from "./session";
 import { Store } from "./store";
 
@@ -209,6 +217,10 @@ export class AppModel {
     on("status", (e) => this.onStatus(e.status, e.code));
     on("error", (e) => this.notify(`The server refused a message — ${e.error.code}: ${e.error.message}`));
     on("me", (e) => this.store.update({ me: e.me }));
+    on("notification", (e) => {
+      const me = this.state.me;
+      if (me) this.store.update({ me: withNotification(me, e.notification) });
+    });
     on("chat", (e) => {
       this.updateChat(e.chatId, (chat) => applyEntry(chat, e.entry));
       if (e.entry.by !== this.userId) this.readSoon(e.chatId);

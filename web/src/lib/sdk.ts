@@ -19,5 +19,6 @@ export {
   type PublicProfile,
   type Session,
   type Status,
+  withNotification,
 } from "../../../client/index.js";
 export type { BlogPost, Event as LiveEvent, StoreItem } from "../../../protocol/content.js";
