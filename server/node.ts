@@ -33,6 +33,7 @@ import { openEmbeddedStorage } from "./persistence/sqlite/openEmbeddedStorage.js
 import { ALL_CONTAINERS, ALL_TABLES, createStores, type Stores } from "./persistence/stores/index.js";
 import { sharedKeySlot } from "./persistence/stores/SharedKeyStore.js";
 import { createRealtimeServer } from "./realtime.js";
+import { PresenceBook } from "./rooms/PresenceBook.js";
 import { createSeatBroker } from "./rooms/seats.js";
 import { createUserRoom } from "./rooms/UserRoom.js";
 
@@ -183,6 +184,7 @@ export async function startNode(
     },
     ...(extensions.routes ? { extraRoutes: (app: Express) => extensions.routes?.(app, actorRuntime) } : {}),
   });
+  const presenceBook = new PresenceBook();
   const realtime = createRealtimeServer({
     redisUrl: config.redisUrl,
     publicAddress: config.publicAddress,
@@ -201,6 +203,7 @@ export async function startNode(
           profiles: stores.profiles,
           events: stores.events,
           logger,
+          presenceBook,
         }),
       ],
     ]),
@@ -213,6 +216,18 @@ export async function startNode(
       .catch((err: unknown) => logger.warn({ err, userId }, "could not close revoked sockets"));
   };
   await realtime.listen(config.port, config.host);
+  // Cluster mode: users of a node that died without saying goodbye go offline (PresenceBook).
+  const presenceSweeper =
+    redis && config.actors.directorySweepMs > 0
+      ? setInterval(() => {
+          presenceBook.sweep(redis).then(
+            (turned) => {
+              if (turned > 0) logger.info({ turned }, "users of a dead node marked offline");
+            },
+            (err: unknown) => logger.warn({ err }, "presence sweep failed; will retry"),
+          );
+        }, config.actors.directorySweepMs).unref()
+      : undefined;
   const port = (realtime.transport.server!.address() as AddressInfo).port;
   logger.info(
     { port, storage: storage.kind, cluster: Boolean(config.redisUrl), publicAddress: config.publicAddress },
@@ -224,6 +239,7 @@ export async function startNode(
     stopping ??= (async () => {
       logger.info({ reason }, "shutting down: draining");
       draining = true;
+      clearInterval(presenceSweeper);
       actorRuntime.stopSweeps();
       // Locks every room and waits for each to dispose (actors flush and snapshot there), then
       // closes the websocket server, the HTTP server, presence and driver.

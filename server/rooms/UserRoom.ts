@@ -20,6 +20,7 @@ import type { AccountStore } from "../persistence/stores/AccountStore.js";
 import type { EventStore } from "../persistence/stores/contentStores.js";
 import type { ProfileDirectory } from "../persistence/stores/ProfileDirectory.js";
 import { eventFrame } from "./eventFrames.js";
+import type { PresenceBook } from "./PresenceBook.js";
 import { SocketGuard } from "./SocketGuard.js";
 import { corkUntilNextTick } from "./socketCork.js";
 import { UserSession } from "./UserSession.js";
@@ -33,6 +34,7 @@ export interface UserRoomDeps {
   readonly profiles: ProfileDirectory;
   readonly events: EventStore;
   readonly logger: Logger;
+  readonly presenceBook: PresenceBook;
 }
 
 export const MAX_DEVICES = 10;
@@ -165,6 +167,7 @@ export function createUserRoom(deps: UserRoomDeps) {
         const session = new UserSession({
           userId: this.actorId,
           presence: this.presence,
+          book: deps.presenceBook,
           state: () => this.userState,
           broadcast: (event: ServerEvent) => {
             const frame = eventFrame(event);

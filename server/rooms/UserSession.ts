@@ -2,13 +2,13 @@ import type { Presence } from "@colyseus/core";
 import { CloseCode, type PresenceInfo, type ServerEvent } from "../../protocol/realtime.js";
 import { chatChannel, eventChannel, presenceChannel, userChannel } from "../actors/channels.js";
 import { meOf, type UserState } from "../actors/user/userState.js";
-
-/** Redis hash (or local map) of each user's last published presence. */
-const PRESENCE_HASH = "lovecraft:presence";
+import type { PresenceBook } from "./PresenceBook.js";
 
 export interface SessionPorts {
   readonly userId: string;
   readonly presence: Presence;
+  /** Where presence is recorded (one per process). */
+  readonly book: PresenceBook;
   /** The user actor's current state (the room hosts the actor, so this is a local read). */
   state(): UserState;
   /** Sends one event to every device of this user. */
@@ -62,13 +62,8 @@ export class UserSession {
   }
 
   /** Last published presence of users this user may see (matches, chat partners). */
-  async presenceOf(userIds: readonly string[]): Promise<PresenceInfo[]> {
-    const values = await Promise.all(userIds.map((id) => this.ports.presence.hget(PRESENCE_HASH, id)));
-    return values.flatMap((raw, i) => {
-      if (!raw) return [];
-      const { online, lastSeen } = JSON.parse(raw) as { online: boolean; lastSeen?: number };
-      return [{ userId: userIds[i] as string, online, ...(lastSeen !== undefined ? { lastSeen } : {}) }];
-    });
+  presenceOf(userIds: readonly string[]): Promise<PresenceInfo[]> {
+    return this.ports.book.read(userIds);
   }
 
   /** Users whose presence this user follows: matches and direct-chat peers. */
@@ -183,7 +178,6 @@ export class UserSession {
       online: !this.closed && privacy.showOnline,
       ...(privacy.showLastSeen ? { lastSeen: Date.now() } : {}),
     };
-    await this.ports.presence.hset(PRESENCE_HASH, id, JSON.stringify(info));
-    await this.ports.presence.publish(presenceChannel(id), { type: "presence", ...info });
+    await this.ports.book.announce(info);
   }
 }
