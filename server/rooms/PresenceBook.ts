@@ -54,13 +54,24 @@ export class PresenceBook {
   /** Users this process announced online (to repair its records if a sweep removed them). */
   private readonly local = new Map<string, PresenceInfo>();
 
+  /**
+   * @param where this process's presence and id; by default Colyseus' (known once the server
+   *   is set up, hence read lazily).
+   */
+  constructor(
+    private readonly where: { presence(): Presence; processId(): string } = {
+      presence: () => matchMaker.presence,
+      processId: () => matchMaker.processId,
+    },
+  ) {}
+
   private get presence(): Presence {
-    return matchMaker.presence;
+    return this.where.presence();
   }
 
   /** Stores and publishes one user's presence (their room's session calls this). */
   async announce(info: PresenceInfo): Promise<void> {
-    const processId = matchMaker.processId;
+    const processId = this.where.processId();
     const record: PresenceRecord = info.online ? { ...info, node: processId } : info;
     if (info.online) this.local.set(info.userId, info);
     else this.local.delete(info.userId);
@@ -90,7 +101,7 @@ export class PresenceBook {
    * missing, e.g. around a Redis restart). Returns how many records it turned offline.
    */
   async sweep(redis: Redis, now = Date.now()): Promise<number> {
-    const self = matchMaker.processId;
+    const self = this.where.processId();
     const [listed, channels] = await Promise.all([
       redis.smembers(NODES_SET),
       redis.pubsub("CHANNELS", "p:*") as Promise<string[]>,
