@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
-import { matchMaker } from "@colyseus/core";
+import { matchMaker, type Server } from "@colyseus/core";
 import type { Express } from "express";
 import { Redis } from "ioredis";
 import { userChannel } from "./actors/channels.js";
@@ -215,7 +215,7 @@ export async function startNode(
       .then(() => matchMaker.presence.publish(userChannel(userId), message))
       .catch((err: unknown) => logger.warn({ err, userId }, "could not close revoked sockets"));
   };
-  await realtime.listen(config.port, config.host);
+  await listenOrFail(realtime, config.port, config.host);
   // Cluster mode: users of a node that died without saying goodbye go offline (PresenceBook).
   const presenceSweeper =
     redis && config.actors.directorySweepMs > 0
@@ -253,4 +253,23 @@ export async function startNode(
     return stopping;
   };
   return { port, stores, actors: actorRuntime, stop };
+}
+
+/**
+ * Colyseus' `listen` never settles when the port cannot be bound (EADDRINUSE, EACCES): it
+ * installs its error handler only once listening, and the transport merely logs the error. The
+ * node then ran on, listening on nothing. Here the first server error before listening rejects,
+ * so the process reports it and exits.
+ */
+async function listenOrFail(realtime: Server, port: number, host: string): Promise<void> {
+  const server = realtime.transport.server;
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
+    server?.once("error", failed);
+    realtime.listen(port, host).then(() => {
+      server?.off("error", failed);
+      resolve();
+    }, reject);
+  });
 }

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -53,6 +54,24 @@ describe("a node on embedded defaults", () => {
     expect(after.body.data).toEqual(before.body.data);
     expect(second.output()).not.toContain('"msg":"seeded content"');
     expect(/"kid":"([^"]+)"/.exec(second.output())?.[1]).toBe(kid);
+  });
+
+  it("exits with a clear error when its port is taken", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const port = (taken.address() as AddressInfo).port;
+    const child = spawnTs("server/main.ts", {
+      cwd: tempDir(),
+      env: { PORT: String(port), HOST: "127.0.0.1" },
+    });
+    let output = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    // Before, the node logged EADDRINUSE and ran on, listening on nothing.
+    expect(await waitForExit(child)).toBe(1);
+    expect(output).toContain(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
   });
 
   it("refuses a second process on the same data directory", async () => {
