@@ -5,11 +5,20 @@ import { MessageChannel, Worker } from "node:worker_threads";
 import type { Channel, FromWorker, ToWorker, WorkerInit } from "../worker/messages.js";
 import { runWorker } from "../worker/runWorker.js";
 
-/** tsx as the worker's loader, so worker threads run the TypeScript sources as the main thread does. */
-const TSX_LOADER = pathToFileURL(
-  join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/loader.mjs"),
-).href;
-const ENTRY = new URL("../worker/entry.ts", import.meta.url);
+/**
+ * Worker threads run what the main thread runs: the compiled JavaScript under `dist/` (what
+ * `npm run loadtest` starts), or the TypeScript sources through tsx (tests, `--import tsx`).
+ */
+const COMPILED = import.meta.url.endsWith(".js");
+const ENTRY = new URL(`../worker/entry.${COMPILED ? "js" : "ts"}`, import.meta.url);
+const EXEC_ARGV = COMPILED
+  ? []
+  : [
+      "--import",
+      pathToFileURL(
+        join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/loader.mjs"),
+      ).href,
+    ];
 
 export interface WorkerHandle {
   post(message: ToWorker): void;
@@ -38,7 +47,7 @@ export function startWorker(
       },
     };
   }
-  const worker = new Worker(ENTRY, { workerData: init, execArgv: ["--import", TSX_LOADER] });
+  const worker = new Worker(ENTRY, { workerData: init, execArgv: EXEC_ARGV });
   worker.on("message", onMessage);
   worker.on("error", (err) => onMessage({ type: "fatal", message: err.stack ?? String(err) }));
   worker.on("exit", (code) => {
