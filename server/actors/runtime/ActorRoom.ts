@@ -1,4 +1,4 @@
-import { type Client, Room } from "@colyseus/core";
+import { type Client, Room, ServerError } from "@colyseus/core";
 import { CloseCode } from "../../../protocol/realtime.js";
 import type { ActorHost } from "./ActorHost.js";
 import { roomIdOf } from "./ActorRef.js";
@@ -64,7 +64,9 @@ export abstract class ActorRoom extends Room {
     // or when two creations of one actor race on this process (both users of a new direct chat
     // at once); the loser's caller gets a retryable refusal and its retry reaches the winner.
     if (await this.runtime.runsLocally(this.roomId)) {
-      throw new Error(`actor ${this.roomId} is already active on this process`);
+      // A ServerError, which Colyseus does not print as an error: this is normal operation (the
+      // runtime logs it at info).
+      throw new ServerError(409, `actor ${this.roomId} is already active on this process`);
     }
     this.runtime.onRoomCreated(this);
   }

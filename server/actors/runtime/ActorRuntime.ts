@@ -313,6 +313,10 @@ export class ActorRuntime implements ActorRoomRuntime, ActorCaller {
     if (!existing) return false;
     const listing = (existing as unknown as { _listing: IRoomCache })._listing;
     await matchMaker.driver.insert?.(listing).catch(() => false);
+    this.options.logger.info(
+      { actor: roomId },
+      "refused a second instance: actor is already active on this process",
+    );
     return true;
   }
 
