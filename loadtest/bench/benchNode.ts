@@ -160,6 +160,35 @@ function routes(app: Express, actors: ActorRuntime): void {
     res.json([...actors.localActors()].map((r) => r.roomId));
   });
 
+  /**
+   * Where this process allocates, for `seconds`: a sampling heap profile that keeps the samples
+   * of objects already collected (what drives GC), written to `path` (open in Chrome DevTools'
+   * Memory tab); answers the functions with the most bytes allocated.
+   */
+  app.get("/bench/allocations", async (req, res) => {
+    const { Session } = await import("node:inspector/promises");
+    const session = new Session();
+    session.connect();
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 16_384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    await new Promise((r) => setTimeout(r, num(req.query.seconds, 10) * 1000));
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    session.disconnect();
+    if (typeof req.query.path === "string") await writeFile(req.query.path, JSON.stringify(profile));
+    const bytes = new Map<string, number>();
+    const visit = (node: (typeof profile)["head"]) => {
+      const f = node.callFrame;
+      const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber}`;
+      bytes.set(key, (bytes.get(key) ?? 0) + node.selfSize);
+      for (const child of node.children) visit(child);
+    };
+    visit(profile.head);
+    res.json([...bytes].sort((a, b) => b[1] - a[1]).slice(0, 30));
+  });
+
   /** Writes a heap snapshot (after the full GC it implies) to `?path=` for offline analysis. */
   app.post("/bench/heap", async (req, res) => {
     const { writeHeapSnapshot } = await import("node:v8");

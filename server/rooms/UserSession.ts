@@ -132,7 +132,10 @@ export class UserSession {
     }
     if (m.type === "me") this.ports.broadcast({ type: "me", me: meOf(this.ports.state()) });
     else this.ports.broadcast(message as ServerEvent);
-    void this.sync();
+    // A new notification changes no chat, match or event: nothing to (un)subscribe. It comes
+    // with nearly every message a user receives, and recomputing the wanted channels each time
+    // was ≈3 KiB of garbage per direct message (allocation profile).
+    if (m.type !== "notification") void this.sync();
     if (m.type === "match") void this.tellPresenceOf((message as { userId: string }).userId);
   }
 
