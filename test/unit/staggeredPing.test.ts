@@ -51,10 +51,10 @@ describe("staggered keep-alive pings", () => {
     // Two full rounds: every socket answered, so none is dropped, and each got its pings.
     await waitFor(() => [...pings.values()].every((p) => p.length >= 2), "two pings each", 10 * INTERVAL_MS);
     expect(clients.every((c) => c.readyState === WebSocket.OPEN)).toBe(true);
-    // The stock sweep pings all 60 in one callback (one arrival instant); spread, the first
-    // pings of a round arrive over many separate moments of the interval.
-    const firsts = [...pings.values()].map((p) => Math.floor(p[0] as number));
-    expect(new Set(firsts).size).toBeGreaterThanOrEqual(15);
+    // The stock sweep pings all 60 in one callback (one arrival instant, within a few ms); spread,
+    // the first pings of a round arrive over many separate moments of the interval.
+    const firsts = [...pings.values()].map((p) => Math.floor((p[0] as number) / 10));
+    expect(new Set(firsts).size).toBeGreaterThanOrEqual(10);
     // One per interval per socket, not more (a slice is pinged once per round).
     for (const p of pings.values()) {
       const gaps = p.slice(1).map((t, i) => t - (p[i] as number));
