@@ -217,15 +217,22 @@ export async function startNode(
   };
   await listenOrFail(realtime, config.port, config.host);
   // Cluster mode: users of a node that died without saying goodbye go offline (PresenceBook).
+  // One sweep at a time: a slow Redis must not pile them up.
+  let presenceSweep: Promise<void> | undefined;
   const presenceSweeper =
     redis && config.actors.directorySweepMs > 0
       ? setInterval(() => {
-          presenceBook.sweep(redis).then(
-            (turned) => {
-              if (turned > 0) logger.info({ turned }, "users of a dead node marked offline");
-            },
-            (err: unknown) => logger.warn({ err }, "presence sweep failed; will retry"),
-          );
+          presenceSweep ??= presenceBook
+            .sweep(redis)
+            .then(
+              (turned) => {
+                if (turned > 0) logger.info({ turned }, "users of a dead node marked offline");
+              },
+              (err: unknown) => logger.warn({ err }, "presence sweep failed; will retry"),
+            )
+            .finally(() => {
+              presenceSweep = undefined;
+            });
         }, config.actors.directorySweepMs).unref()
       : undefined;
   const port = (realtime.transport.server!.address() as AddressInfo).port;
@@ -246,6 +253,7 @@ export async function startNode(
       await realtime.gracefullyShutdown(false);
       actorRuntime.close();
       realtime.transport.server?.closeAllConnections?.();
+      await presenceSweep; // it uses the Redis connection closed next
       await redis?.quit().catch(() => undefined);
       await storage.close();
       logger.info("shutdown complete");
