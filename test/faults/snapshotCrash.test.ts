@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openAzureStorage } from "../../server/persistence/azure/openAzureStorage.js";
 import type { Storage } from "../../server/persistence/ports.js";
@@ -82,17 +83,35 @@ describe.runIf(run)("faults: kill -9 during a snapshot write (Azure storage)", (
     );
 
   /**
-   * An actor id that placement puts on node A (bounded search, over about 10 s: a restarted node
-   * is placed on once the others' directory sweep has dropped its dead predecessor).
+   * An actor id that placement puts on node A. Bounded at 80 s: usually the first few ids do (a
+   * restarted node is placed on once the others' directory sweep has dropped its dead
+   * predecessor), but twice in CI 60 ids over 10 s all went to B after A's restart. Placement
+   * reads Colyseus' `roomcount` hash, which a process re-writes at the latest every 60 s; the
+   * hash is printed after 20 misses so such a run shows whether A was missing from it.
    */
   async function idOnA(prefix: string): Promise<string> {
     const misses = new Map<string, number>();
-    for (let i = 0; i < 60; i++) {
+    const started = Date.now();
+    for (let i = 0; Date.now() - started < 80_000; i++) {
       const id = `${prefix}-${i}`;
       const answer = await callCounter(a.baseUrl, id, { type: "get" });
-      if (answer.ok && (await hosted(a, id))) return id;
+      if (answer.ok && (await hosted(a, id))) {
+        if (i >= 20)
+          console.info(
+            `[snapshotCrash] ${prefix}: placed on A after ${i + 1} ids, ${Date.now() - started} ms`,
+          );
+        return id;
+      }
       const why = answer.ok ? "placed on B" : String(answer.error?.code);
       misses.set(why, (misses.get(why) ?? 0) + 1);
+      if (i === 20) {
+        const seen = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+        await seen.connect();
+        console.info(
+          `[snapshotCrash] ${prefix}: 20 misses; roomcount = ${JSON.stringify(await seen.hgetall("roomcount"))}`,
+        );
+        seen.disconnect();
+      }
       await new Promise((r) => setTimeout(r, 150));
     }
     // The tally says whether A was never chosen by placement or its activations kept failing.
@@ -268,11 +287,11 @@ describe.runIf(run)("faults: kill -9 during a snapshot write (Azure storage)", (
 
   it("torn snapshot transaction: storage keeps the previous snapshot; every acknowledged add survives once on node B", async () => {
     await killDuringSnapshot("torn");
-  }, 90_000);
+  }, 200_000);
 
   it("snapshot committed but unanswered: recovery uses it and skips the covered log rows left behind", async () => {
     await killDuringSnapshot("unanswered");
-  }, 120_000);
+  }, 200_000);
 });
 
 /**
