@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type Notification, withNotification } from "../../protocol/realtime.js";
+import { MAX_NOTIFICATIONS, type Notification, withNotification } from "../../protocol/realtime.js";
 import { directChatId, groupChatId, userChannel } from "../../server/actors/channels.js";
 import { chatActor } from "../../server/actors/chat/ChatActor.js";
 import type { ActorRef, Decision } from "../../server/actors/runtime/types.js";
 import { userActor } from "../../server/actors/user/UserActor.js";
-import { initialUserState, MAX_NOTIFICATIONS, meOf } from "../../server/actors/user/userState.js";
+import { initialUserState, meOf } from "../../server/actors/user/userState.js";
 import { ActorHarness, ActorNetwork, accepted, codeOf, sentTo } from "../support/actorHarness.js";
 
 const DM = directChatId("alice", "bob");

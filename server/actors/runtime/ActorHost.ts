@@ -428,9 +428,9 @@ export class ActorHost {
   /**
    * Snapshots if at least `MIN_TURNS_FOR_AGE_SNAPSHOT` turns were persisted since the last
    * snapshot and it is older than this actor's share of `maxAgeMs` (jittered ±25 %). Returns
-   * the snapshot's completion if it started one. A shorter log tail replays in microseconds, and every user who just
-   * connected has a few turns: without the minimum, 10,000 fresh actors each wrote a snapshot a
-   * minute after the ramp (≈10 s of CPU) for nothing a replay would miss. Deactivation still
+   * the snapshot's completion if it started one. A shorter log tail replays in microseconds, and
+   * every user who just connected has a few turns: without the minimum, 10,000 fresh actors each
+   * wrote a snapshot a minute after the ramp (≈10 s of CPU) for nothing a replay would miss. Deactivation still
    * snapshots any tail, and `snapshotEvery` turns still bounds the log.
    */
   snapshotIfStale(now: number, maxAgeMs: number): Promise<void> | undefined {

@@ -15,7 +15,6 @@ import {
  * `evolve` (the runtime owns the state exclusively). Maps are keyed by the other user's id.
  */
 
-export { MAX_NOTIFICATIONS };
 export const MAX_PHOTOS = 6;
 const MAX_REPORTS = 100;
 
